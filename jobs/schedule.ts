@@ -1,0 +1,10 @@
+/**
+ * The one place that holds cron expressions (node-cron syntax, with an optional seconds field).
+ * Operators override a job's schedule with the variable named beside it.
+ */
+export const SCHEDULES = {
+  /** Seal everything below the horizon. WORMSEAL_SEAL_CRON overrides. */
+  seal: '* * * * *',
+} as const;
+
+export type JobName = keyof typeof SCHEDULES;

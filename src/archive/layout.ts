@@ -1,0 +1,38 @@
+/**
+ * The one place that builds object keys (docs/FORMAT.md, "Object keys"). The sealer, verifier and
+ * exporter all import it, so the layout changes here or nowhere.
+ */
+export const LAYOUT_VERSION = 'v1';
+
+export interface StreamRef {
+  namespace: string;
+  retention_class: string;
+}
+
+export function streamPrefix(s: StreamRef): string {
+  return `${LAYOUT_VERSION}/streams/${s.namespace}/${s.retention_class}/`;
+}
+
+// Twelve digits keep keys sorted by batch number in a listing.
+function batchDir(s: StreamRef, batchNo: number): string {
+  return `${streamPrefix(s)}${String(batchNo).padStart(12, '0')}/`;
+}
+
+export function dataKey(s: StreamRef, batchNo: number): string {
+  return `${batchDir(s, batchNo)}data.ndjson.gz`;
+}
+
+export function manifestKey(s: StreamRef, batchNo: number): string {
+  return `${batchDir(s, batchNo)}manifest.json`;
+}
+
+/** The batch a key belongs to, or undefined for keys outside the batch layout. */
+export function parseBatchKey(key: string): { stream: StreamRef; batch_no: number; kind: 'data' | 'manifest' } | undefined {
+  const m = /^v1\/streams\/([^/]+)\/([^/]+)\/(\d{12})\/(data\.ndjson\.gz|manifest\.json)$/.exec(key);
+  if (!m) return undefined;
+  return {
+    stream: { namespace: m[1]!, retention_class: m[2]! },
+    batch_no: Number(m[3]),
+    kind: m[4] === 'manifest.json' ? 'manifest' : 'data',
+  };
+}

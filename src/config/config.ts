@@ -1,0 +1,99 @@
+import { z } from 'zod';
+import { builtinSchedule } from '../retention/builtin.js';
+import { loadScheduleFile, type RetentionSchedule } from '../retention/schedule.js';
+import { ConfigError } from './errors.js';
+
+/**
+ * Configuration, read from the environment once at start-up (by the CLI only) and validated with
+ * zod. Every error names the variable and says what a valid value looks like.
+ */
+export interface Config {
+  databaseUrl: string;
+  bucket: string;
+  region: string;
+  s3Endpoint: string | undefined;
+  accessKeyId: string | undefined;
+  secretAccessKey: string | undefined;
+  batchSize: number;
+  maxEventBytes: number;
+  sealCron: string | undefined;
+  lagWarnSeconds: number;
+  schedule: RetentionSchedule;
+}
+
+const positiveInt = (name: string, dflt: number, max: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return dflt;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > max) {
+        ctx.addIssue({ code: 'custom', message: `${name} must be a whole number from 1 to ${max}, got ${JSON.stringify(v)}` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const urlLike = (name: string, protocols: string[]) =>
+  z.string({ error: `${name} is not set` }).refine(
+    (v) => {
+      try {
+        return protocols.includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `${name} must be a ${protocols.join(' or ')} URL` },
+  );
+
+const envSchema = z.object({
+  DATABASE_URL: urlLike('DATABASE_URL', ['postgres:', 'postgresql:']),
+  WORMSEAL_BUCKET: z
+    .string({ error: 'WORMSEAL_BUCKET is not set (the Object Lock bucket to seal into)' })
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'WORMSEAL_BUCKET must be an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)'),
+  WORMSEAL_S3_ENDPOINT: urlLike('WORMSEAL_S3_ENDPOINT', ['http:', 'https:']).optional(),
+  AWS_REGION: z.string({ error: 'AWS_REGION is not set (e.g. us-east-1)' }).min(1, 'AWS_REGION is empty'),
+  AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  WORMSEAL_BATCH_SIZE: positiveInt('WORMSEAL_BATCH_SIZE', 100_000, 10_000_000),
+  WORMSEAL_MAX_EVENT_BYTES: positiveInt('WORMSEAL_MAX_EVENT_BYTES', 64 * 1024, 16 * 1024 * 1024),
+  WORMSEAL_SEAL_CRON: z.string().min(1).optional(),
+  WORMSEAL_LAG_WARN_SECONDS: positiveInt('WORMSEAL_LAG_WARN_SECONDS', 300, 86_400 * 30),
+  WORMSEAL_RETENTION_FILE: z.string().min(1).optional(),
+});
+
+/** What each command needs; `migrate` needs no bucket, `ingest` no S3 at all. */
+export type Needs = 'db' | 'db+s3';
+
+export function loadConfig(env: NodeJS.ProcessEnv, needs: Needs = 'db+s3'): Config {
+  const input = { ...env };
+  if (needs === 'db') {
+    // Commands that never touch S3 must not fail on missing S3 settings.
+    input.WORMSEAL_BUCKET ??= 'unused-bucket';
+    input.AWS_REGION ??= 'unused';
+  }
+  for (const k of Object.keys(input)) if (input[k] === '') delete input[k];
+  const parsed = envSchema.safeParse(input);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.message.startsWith(String(i.path[0])) ? '' : `${String(i.path[0])}: `}${i.message}`);
+    throw new ConfigError(`configuration error:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  if (Boolean(e.AWS_ACCESS_KEY_ID) !== Boolean(e.AWS_SECRET_ACCESS_KEY)) {
+    throw new ConfigError('configuration error:\n  set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or neither (to use the SDK credential chain)');
+  }
+  return {
+    databaseUrl: e.DATABASE_URL,
+    bucket: e.WORMSEAL_BUCKET,
+    region: e.AWS_REGION,
+    s3Endpoint: e.WORMSEAL_S3_ENDPOINT,
+    accessKeyId: e.AWS_ACCESS_KEY_ID,
+    secretAccessKey: e.AWS_SECRET_ACCESS_KEY,
+    batchSize: e.WORMSEAL_BATCH_SIZE,
+    maxEventBytes: e.WORMSEAL_MAX_EVENT_BYTES,
+    sealCron: e.WORMSEAL_SEAL_CRON,
+    lagWarnSeconds: e.WORMSEAL_LAG_WARN_SECONDS,
+    schedule: e.WORMSEAL_RETENTION_FILE ? loadScheduleFile(e.WORMSEAL_RETENTION_FILE) : builtinSchedule(),
+  };
+}

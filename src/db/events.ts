@@ -1,0 +1,136 @@
+import type { Queryable } from './pool.js';
+import type { PreparedEvent } from '../events/prepare.js';
+
+/**
+ * Insert prepared events in one set-based statement. Rows whose event_id is already present are
+ * skipped (ON CONFLICT DO NOTHING); the ids actually inserted are returned so the caller can
+ * compare the skipped ones. Streams are registered first, in the caller's transaction.
+ */
+export async function insertEvents(db: Queryable, events: PreparedEvent[]): Promise<Set<string>> {
+  if (events.length === 0) return new Set();
+  const streams = new Map<string, [string, string]>();
+  for (const { record: r } of events) streams.set(`${r.namespace}\u0000${r.retention_class}`, [r.namespace, r.retention_class]);
+  const ns = [...streams.values()];
+  await db.query(
+    `INSERT INTO wormseal.streams (namespace, retention_class)
+     SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING`,
+    [ns.map((s) => s[0]), ns.map((s) => s[1])],
+  );
+  const col = <T>(f: (e: PreparedEvent) => T) => events.map(f);
+  const res = await db.query<{ event_id: string }>(
+    `INSERT INTO wormseal.events (event_id, namespace, retention_class, event_type, occurred_at, recorded_at,
+       actor_id, actor_type, resource_type, resource_id, subject_id, outcome, correlation_id, canonical)
+     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[],
+       $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::bytea[])
+     ON CONFLICT (event_id) DO NOTHING
+     RETURNING event_id`,
+    [
+      col((e) => e.record.event_id),
+      col((e) => e.record.namespace),
+      col((e) => e.record.retention_class),
+      col((e) => e.record.event_type),
+      col((e) => e.record.occurred_at),
+      col((e) => e.record.recorded_at),
+      col((e) => e.record.actor.id),
+      col((e) => e.record.actor.type),
+      col((e) => e.record.resource?.type ?? null),
+      col((e) => e.record.resource?.id ?? null),
+      col((e) => e.record.subject_id ?? null),
+      col((e) => e.record.outcome),
+      col((e) => e.record.correlation_id ?? null),
+      col((e) => e.bytes),
+    ],
+  );
+  return new Set(res.rows.map((r) => r.event_id));
+}
+
+/** Canonical bytes of already-stored events, by id (for the idempotency comparison). */
+export async function readCanonicalByIds(db: Queryable, ids: string[]): Promise<Map<string, Buffer>> {
+  if (ids.length === 0) return new Map();
+  const res = await db.query<{ event_id: string; canonical: Buffer }>(
+    'SELECT event_id, canonical FROM wormseal.events WHERE event_id = ANY($1::uuid[])',
+    [ids],
+  );
+  return new Map(res.rows.map((r) => [r.event_id, r.canonical]));
+}
+
+export interface WindowRow {
+  event_id: string;
+  txid: bigint;
+  seq: bigint;
+  canonical: Buffer;
+}
+
+export interface Position {
+  txid: bigint;
+  seq: bigint;
+}
+
+/**
+ * The end of the next window of a stream: up to `limit` rows after `after`, all with txid below
+ * `horizon`. Every transaction below the horizon has finished, so this slice can never gain a row
+ * later (DESIGN 4). Returns undefined when nothing is ready.
+ */
+export async function findNextWindow(
+  db: Queryable,
+  stream: { namespace: string; retention_class: string },
+  after: Position | undefined,
+  horizon: bigint,
+  limit: number,
+): Promise<{ first: Position; last: Position; count: number } | undefined> {
+  const res = await db.query<{ txid: string; seq: string; n: string; rn: string }>(
+    `WITH w AS (
+       SELECT txid, seq, row_number() OVER (ORDER BY txid, seq) AS rn
+       FROM wormseal.events
+       WHERE namespace = $1 AND retention_class = $2
+         AND (txid, seq) > ($3::xid8, $4::bigint) AND txid < $5::xid8
+       ORDER BY txid, seq
+       LIMIT $6)
+     SELECT txid::text, seq::text, rn::text, (SELECT count(*) FROM w)::text AS n
+     FROM w WHERE rn = 1 OR rn = (SELECT count(*) FROM w) ORDER BY rn`,
+    [stream.namespace, stream.retention_class, (after?.txid ?? 0n).toString(), (after?.seq ?? 0n).toString(), horizon.toString(), limit],
+  );
+  if (res.rows.length === 0) return undefined;
+  const first = res.rows[0]!;
+  const last = res.rows[res.rows.length - 1]!;
+  return {
+    first: { txid: BigInt(first.txid), seq: BigInt(first.seq) },
+    last: { txid: BigInt(last.txid), seq: BigInt(last.seq) },
+    count: Number(first.n),
+  };
+}
+
+/** The rows of a window [first, last], in leaf order. */
+export async function readWindow(
+  db: Queryable,
+  stream: { namespace: string; retention_class: string },
+  first: Position,
+  last: Position,
+): Promise<WindowRow[]> {
+  const res = await db.query<{ event_id: string; txid: string; seq: string; canonical: Buffer }>(
+    `SELECT event_id, txid::text, seq::text, canonical FROM wormseal.events
+     WHERE namespace = $1 AND retention_class = $2
+       AND (txid, seq) >= ($3::xid8, $4::bigint) AND (txid, seq) <= ($5::xid8, $6::bigint)
+     ORDER BY txid, seq`,
+    [stream.namespace, stream.retention_class, first.txid.toString(), first.seq.toString(), last.txid.toString(), last.seq.toString()],
+  );
+  return res.rows.map((r) => ({ event_id: r.event_id, txid: BigInt(r.txid), seq: BigInt(r.seq), canonical: r.canonical }));
+}
+
+/** The xmin horizon: every transaction with a lower id has committed or aborted. */
+export async function readHorizon(db: Queryable): Promise<bigint> {
+  const res = await db.query<{ h: string }>('SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS h');
+  return BigInt(res.rows[0]!.h);
+}
+
+/** The oldest transaction still open that holds the horizon back, for the sealing-lag report. */
+export async function oldestOpenTransaction(db: Queryable): Promise<{ pid: number; ageSeconds: number; state: string } | undefined> {
+  const res = await db.query<{ pid: number; age: string; state: string }>(
+    `SELECT pid, extract(epoch FROM now() - xact_start)::text AS age, state
+     FROM pg_stat_activity
+     WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid()
+     ORDER BY xact_start LIMIT 1`,
+  );
+  const r = res.rows[0];
+  return r ? { pid: r.pid, ageSeconds: Number(r.age), state: r.state } : undefined;
+}

@@ -1,0 +1,144 @@
+import type { Clock } from '../config/clock.js';
+import { insertEvents, readCanonicalByIds } from '../db/events.js';
+import { withTransaction, type Pool } from '../db/pool.js';
+import type { RetentionSchedule } from '../retention/schedule.js';
+import { canonicalBytes } from './canonical.js';
+import { EventRejectedError, prepareEvent, prepareEventText, type PreparedEvent } from './prepare.js';
+
+export interface IngestDeps {
+  pool: Pool;
+  clock: Clock;
+  schedule: RetentionSchedule;
+  maxEventBytes: number;
+}
+
+export interface IngestError {
+  /** 0-based position in the request (the CLI turns it into a line number). */
+  index: number;
+  event_id?: string;
+  field: string;
+  reason: string;
+}
+
+export interface IngestResult {
+  /** Valid events now recorded, including those that were already recorded identically. */
+  accepted: number;
+  rejected: number;
+  /** Accepted events whose event_id was already recorded with the same content (nothing written). */
+  duplicates: number;
+  errors: IngestError[];
+  /** event_id of each accepted event, by request position (so callers can correlate). */
+  event_ids: (string | undefined)[];
+}
+
+type Item = { index: number; input: unknown } | { index: number; text: string };
+
+/**
+ * Append a batch of events (JS values). Valid events land even when others in the same request are
+ * rejected; a rejected event can be fixed and resubmitted. Idempotent on event_id: an event already
+ * recorded with the same content counts as accepted and changes nothing; the same id with other
+ * content is rejected.
+ */
+export async function appendEvents(deps: IngestDeps, events: unknown[]): Promise<IngestResult> {
+  return ingestItems(
+    deps,
+    events.map((input, index) => ({ index, input })),
+  );
+}
+
+/** Append events given as JSON text, one per entry (NDJSON lines): parsed strictly (DESIGN 1). */
+export async function appendEventTexts(deps: IngestDeps, texts: string[]): Promise<IngestResult> {
+  return ingestItems(
+    deps,
+    texts.map((text, index) => ({ index, text })),
+  );
+}
+
+// Content identity of an event without the server's arrival time: what "the same event" means
+// when a client resubmits.
+function contentKey(record: object): string {
+  const { recorded_at: _ignored, ...rest } = record as { recorded_at?: string };
+  return canonicalBytes(rest).toString('base64');
+}
+
+async function ingestItems(deps: IngestDeps, items: Item[]): Promise<IngestResult> {
+  const result: IngestResult = { accepted: 0, rejected: 0, duplicates: 0, errors: [], event_ids: new Array(items.length) };
+  const reject = (index: number, field: string, reason: string, event_id?: string) => {
+    result.rejected++;
+    result.errors.push({ index, field, reason: field ? `${field}: ${reason}` : reason, ...(event_id ? { event_id } : {}) });
+  };
+  const prepared: { index: number; ev: PreparedEvent; key: string }[] = [];
+  const firstById = new Map<string, { index: number; key: string }>();
+  for (const item of items) {
+    let ev: PreparedEvent;
+    try {
+      const opts = { clock: deps.clock, schedule: deps.schedule, maxEventBytes: deps.maxEventBytes };
+      ev = 'text' in item ? prepareEventText(item.text, opts) : prepareEvent(item.input, opts);
+    } catch (e) {
+      if (e instanceof EventRejectedError) {
+        reject(item.index, e.field, e.detail);
+        continue;
+      }
+      throw e;
+    }
+    const key = contentKey(ev.record);
+    const twin = firstById.get(ev.record.event_id);
+    if (twin) {
+      if (twin.key === key) {
+        result.accepted++;
+        result.duplicates++;
+        result.event_ids[item.index] = ev.record.event_id;
+      } else {
+        reject(item.index, 'event_id', `${ev.record.event_id} appears earlier in this request with different content`, ev.record.event_id);
+      }
+      continue;
+    }
+    firstById.set(ev.record.event_id, { index: item.index, key });
+    prepared.push({ index: item.index, ev, key });
+  }
+
+  let inserted: Set<string>;
+  try {
+    inserted = await withTransaction(deps.pool, (c) => insertEvents(c, prepared.map((p) => p.ev)));
+  } catch (batchError) {
+    // One row the database refuses must not sink the others: retry one by one to find it.
+    inserted = new Set();
+    const failed = new Set<number>();
+    for (const p of prepared) {
+      try {
+        for (const id of await withTransaction(deps.pool, (c) => insertEvents(c, [p.ev]))) inserted.add(id);
+      } catch (e) {
+        if (isConnectionError(e)) throw batchError;
+        reject(p.index, '', `database refused the event: ${(e as Error).message}`, p.ev.record.event_id);
+        failed.add(p.index);
+      }
+    }
+    for (let i = prepared.length - 1; i >= 0; i--) if (failed.has(prepared[i]!.index)) prepared.splice(i, 1);
+  }
+
+  const skipped = prepared.filter((p) => !inserted.has(p.ev.record.event_id));
+  const stored = await readCanonicalByIds(
+    deps.pool,
+    skipped.map((p) => p.ev.record.event_id),
+  );
+  for (const p of prepared) {
+    const id = p.ev.record.event_id;
+    if (!inserted.has(id)) {
+      const existing = stored.get(id);
+      if (!existing || contentKey(JSON.parse(existing.toString('utf8')) as object) !== p.key) {
+        reject(p.index, 'event_id', `${id} is already recorded with different content`, id);
+        continue;
+      }
+      result.duplicates++;
+    }
+    result.accepted++;
+    result.event_ids[p.index] = id;
+  }
+  result.errors.sort((a, b) => a.index - b.index);
+  return result;
+}
+
+function isConnectionError(e: unknown): boolean {
+  const code = (e as { code?: string }).code ?? '';
+  return code.startsWith('08') || code === '57P01' || code === 'ECONNREFUSED' || code === 'ECONNRESET';
+}

@@ -1,0 +1,89 @@
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../config/clock.js';
+import { classify, type RetentionSchedule } from '../retention/schedule.js';
+import { canonicalBytes, checkEventJson, CanonicalError } from './canonical.js';
+import { parseJson, JsonSyntaxError } from './json.js';
+import { EVENT_FORMAT_VERSION, eventInputSchema, type SealedEventRecord } from './schema.js';
+
+/** An event refused at ingest: `field` is a dotted path ('' for the whole record). */
+export class EventRejectedError extends Error {
+  override name = 'EventRejectedError';
+  constructor(
+    readonly field: string,
+    readonly detail: string,
+  ) {
+    super(field ? `${field}: ${detail}` : detail);
+  }
+}
+
+/** A validated event ready to insert: its canonical bytes and the columns cut from it. */
+export interface PreparedEvent {
+  record: SealedEventRecord;
+  bytes: Buffer;
+}
+
+export interface PrepareOptions {
+  clock: Clock;
+  schedule: RetentionSchedule;
+  maxEventBytes: number;
+}
+
+function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
+  return out;
+}
+
+/** Validate one event given as JSON text (one NDJSON line). */
+export function prepareEventText(line: string, opts: PrepareOptions): PreparedEvent {
+  let value: unknown;
+  try {
+    value = parseJson(line);
+  } catch (e) {
+    if (e instanceof JsonSyntaxError) {
+      throw new EventRejectedError(e.path, `malformed JSON at character ${e.position + 1}: ${e.message}`);
+    }
+    throw e;
+  }
+  return prepareEvent(value, opts);
+}
+
+/**
+ * Validate one event and produce its canonical bytes (DESIGN 1). The JSON-level policy runs before
+ * the schema so that `__proto__` keys and unsafe integers are refused before any object is built
+ * from them. Throws EventRejectedError naming the field.
+ */
+export function prepareEvent(input: unknown, opts: PrepareOptions): PreparedEvent {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new EventRejectedError('', 'an event must be a JSON object');
+  }
+  if ('recorded_at' in input) throw new EventRejectedError('recorded_at', 'is set by the server at ingest; do not send it');
+  if ('retention_class' in input) {
+    throw new EventRejectedError('retention_class', 'is assigned by the retention schedule; do not send it');
+  }
+  if ('v' in input) throw new EventRejectedError('v', 'is the format version set by the server; do not send it');
+  try {
+    checkEventJson(input);
+  } catch (e) {
+    if (e instanceof CanonicalError) throw new EventRejectedError(e.path, e.reason);
+    throw e;
+  }
+  const parsed = eventInputSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new EventRejectedError(formatPath(issue.path), issue.message);
+  }
+  const e = parsed.data;
+  const record: SealedEventRecord = {
+    ...e,
+    v: EVENT_FORMAT_VERSION,
+    event_id: (e.event_id ?? randomUUID()).toLowerCase(),
+    recorded_at: opts.clock.now().toISOString(),
+    retention_class: classify(opts.schedule, e.event_type).name,
+  };
+  const bytes = canonicalBytes(record);
+  if (bytes.length > opts.maxEventBytes) {
+    throw new EventRejectedError('', `event is ${bytes.length} bytes canonical, over the ${opts.maxEventBytes}-byte limit`);
+  }
+  return { record, bytes };
+}

@@ -1,0 +1,311 @@
+import { buildDataObject, sha256 } from '../archive/batchfile.js';
+import { dataKey, manifestKey } from '../archive/layout.js';
+import { encodeManifest, MANIFEST_FORMAT, type Manifest } from '../archive/manifest.js';
+import { checkBucket } from '../archive/protection.js';
+import type { ObjectLock } from '../archive/store.js';
+import {
+  findBatch,
+  findHeadBatch,
+  insertPendingBatch,
+  listStreams,
+  markBatchSealed,
+  tryLockStream,
+  unlockStream,
+  type BatchRow,
+  type StreamId,
+} from '../db/batches.js';
+import { findNextWindow, oldestOpenTransaction, readHorizon, readWindow } from '../db/events.js';
+import { leafHash, merkleRoot } from '../merkle/index.js';
+import { addDuration } from '../retention/duration.js';
+import type { RetentionClass } from '../retention/schedule.js';
+import { SealAlarmError, UnsafeBucketError } from './errors.js';
+import { ensureLock, putOnce } from './objects.js';
+import type { SealDeps } from './deps.js';
+
+export interface SealedObject {
+  kind: 'data' | 'manifest';
+  key: string;
+  version_id: string;
+}
+
+/** One sealed batch, in the `seal --json` shape (a contract: extend, never rename). */
+export interface SealedBatch {
+  stream: StreamId;
+  batch_no: number;
+  leaf_count: number;
+  root: string;
+  retain_until: string;
+  objects: SealedObject[];
+  resumed: boolean;
+}
+
+export interface SealFailure {
+  stream: StreamId;
+  batch_no?: number;
+  error: string;
+}
+
+export interface SealReport {
+  batches: SealedBatch[];
+  failures: SealFailure[];
+  /** Streams another sealer was working on: it will seal them. */
+  busy: StreamId[];
+  horizon: string;
+  lag?: { pid: number; age_seconds: number; state: string };
+}
+
+/** The point names a test can stop the process at (see SealDeps.faults). */
+export type FaultPoint = 'after-pending' | 'after-data-upload' | 'after-manifest-upload' | 'before-commit';
+
+function streamName(s: StreamId): string {
+  return `${s.namespace}/${s.retention_class}`;
+}
+
+// Object Lock stores whole seconds on some servers: round up so the lock we read back is never
+// "weaker" than the one we asked for by a fraction of a second.
+function ceilToSecond(d: Date): Date {
+  return new Date(Math.ceil(d.getTime() / 1000) * 1000);
+}
+
+/**
+ * Seal everything below the horizon, in every stream (or one namespace). Per stream the protocol of
+ * DESIGN 5 runs under an advisory lock; a stream already locked by another process is reported as
+ * busy, not waited for. A failure in one stream is reported and the others go on; the caller
+ * decides the exit code from `failures`.
+ */
+export async function sealAll(deps: SealDeps, opts: { namespace?: string } = {}): Promise<SealReport> {
+  const { pool, store, logger } = deps;
+  const bucket = await checkBucket(store);
+  const bad = bucket.filter((c) => !c.ok);
+  if (bad.length > 0) {
+    throw new UnsafeBucketError(
+      `refusing to seal into ${store.name}: ${bad.map((c) => c.detail).join('; ')}; run wormseal doctor`,
+    );
+  }
+  // Read once: rows committed after this point wait for the next run, so a busy writer cannot keep
+  // one run going forever.
+  const horizon = await readHorizon(pool);
+  const report: SealReport = { batches: [], failures: [], busy: [], horizon: horizon.toString() };
+  for (const stream of await listStreams(pool, opts.namespace)) {
+    const client = await pool.connect();
+    let locked = false;
+    try {
+      locked = await tryLockStream(client, stream);
+      if (!locked) {
+        report.busy.push(stream);
+        logger.info('stream busy: another sealer holds it', { stream: streamName(stream) });
+        continue;
+      }
+      for (;;) {
+        const sealed = await sealNextBatch(deps, client, stream, horizon);
+        if (!sealed) break;
+        report.batches.push(sealed);
+      }
+    } catch (e) {
+      const batch = (e as { batchNo?: number }).batchNo;
+      report.failures.push({ stream, ...(batch ? { batch_no: batch } : {}), error: (e as Error).message });
+      logger.error(`seal stream ${streamName(stream)}${batch ? ` batch ${batch}` : ''}: ${(e as Error).message}`, {
+        error: (e as Error).name,
+      });
+    } finally {
+      if (locked) await unlockStream(client, stream).catch(() => {});
+      client.release();
+    }
+  }
+  const open = await oldestOpenTransaction(pool);
+  if (open && open.ageSeconds > deps.config.lagWarnSeconds) {
+    report.lag = { pid: open.pid, age_seconds: Math.round(open.ageSeconds), state: open.state };
+    logger.warn(
+      `sealing lag: transaction of backend pid ${open.pid} has been open ${Math.round(open.ageSeconds)} s (${open.state}); ` +
+        'rows written after it started cannot be sealed until it ends',
+    );
+  }
+  return report;
+}
+
+class BatchError extends Error {
+  constructor(
+    message: string,
+    readonly batchNo: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = (options?.cause as Error | undefined)?.name ?? 'BatchError';
+  }
+}
+
+async function sealNextBatch(
+  deps: SealDeps,
+  client: import('../db/pool.js').PoolClient,
+  stream: StreamId,
+  horizon: bigint,
+): Promise<SealedBatch | undefined> {
+  const { store, clock, config } = deps;
+  const head = await findHeadBatch(client, stream);
+  let batch: BatchRow;
+  let resumed = false;
+  const cls = retentionClassOf(deps, stream);
+  if (head?.state === 'pending') {
+    batch = head;
+    resumed = true;
+    deps.logger.info(`resuming pending batch ${streamName(stream)} #${batch.batch_no}`);
+  } else {
+    const w = await findNextWindow(client, stream, head?.last, horizon, config.batchSize);
+    if (!w) return undefined;
+    const sealedAt = clock.now();
+    const batchNo = (head?.batch_no ?? 0) + 1;
+    const pending = {
+      ...stream,
+      batch_no: batchNo,
+      first: w.first,
+      last: w.last,
+      leaf_count: w.count,
+      sealed_at: sealedAt,
+      retain_until: ceilToSecond(addDuration(sealedAt, cls.duration)),
+      data_key: dataKey(stream, batchNo),
+      manifest_key: manifestKey(stream, batchNo),
+    };
+    await insertPendingBatch(client, pending);
+    await deps.faults?.('after-pending');
+    batch = (await findBatch(client, stream, batchNo))!;
+  }
+  try {
+    return await completeBatch(deps, client, stream, batch, cls, resumed);
+  } catch (e) {
+    throw new BatchError((e as Error).message, batch.batch_no, { cause: e });
+  }
+}
+
+function retentionClassOf(deps: SealDeps, stream: StreamId): RetentionClass {
+  const cls = deps.config.schedule.classes.get(stream.retention_class);
+  if (!cls) {
+    throw new Error(
+      `retention class ${stream.retention_class} is not in the schedule in force (${deps.config.schedule.source}); ` +
+        'restore it to the schedule: events of this class exist and must keep their retention',
+    );
+  }
+  return cls;
+}
+
+/** Steps (b)–(e) of DESIGN 5 for a batch already recorded as pending. Deterministic: safe to rerun. */
+async function completeBatch(
+  deps: SealDeps,
+  client: import('../db/pool.js').PoolClient,
+  stream: StreamId,
+  batch: BatchRow,
+  cls: RetentionClass,
+  resumed: boolean,
+): Promise<SealedBatch> {
+  const { store, clock } = deps;
+  let prevManifest: Buffer | null = null;
+  if (batch.batch_no > 1) {
+    const prev = await findBatch(client, stream, batch.batch_no - 1);
+    if (!prev || prev.state !== 'sealed' || !prev.manifest_sha256) {
+      throw new SealAlarmError(`previous batch ${batch.batch_no - 1} is not sealed in the registry`);
+    }
+    prevManifest = prev.manifest_sha256;
+  }
+  const rows = await readWindow(client, stream, batch.first, batch.last);
+  if (rows.length !== batch.leaf_count) {
+    throw new SealAlarmError(
+      `window holds ${rows.length} rows, the pending batch recorded ${batch.leaf_count}: hot rows changed under a claimed window`,
+    );
+  }
+  const lines = rows.map((r) => r.canonical);
+  const data = buildDataObject(lines);
+  const root = merkleRoot(lines.map((l) => leafHash(l)));
+  const manifest: Manifest = {
+    format: MANIFEST_FORMAT,
+    stream: { namespace: stream.namespace, retention_class: stream.retention_class },
+    batch_no: batch.batch_no,
+    prev_manifest_sha256: prevManifest ? prevManifest.toString('hex') : null,
+    tree: { algorithm: 'rfc6962-sha256', size: lines.length, root: root.toString('hex') },
+    data: {
+      key: batch.data_key,
+      sha256: sha256(data).toString('hex'),
+      bytes: data.length,
+      encoding: 'gzip',
+      media_type: 'application/x-ndjson',
+    },
+    window: {
+      first: { txid: batch.first.txid.toString(), seq: batch.first.seq.toString() },
+      last: { txid: batch.last.txid.toString(), seq: batch.last.seq.toString() },
+    },
+    events: summarize(lines),
+    retention: {
+      class: cls.name,
+      duration: cls.duration.text,
+      citation: cls.citation,
+      mode: 'COMPLIANCE',
+      retain_until: batch.retain_until.toISOString(),
+    },
+    sealed_at: batch.sealed_at.toISOString(),
+  };
+  const encoded = encodeManifest(manifest);
+  const lock: ObjectLock = { mode: 'COMPLIANCE', retainUntil: batch.retain_until };
+  const dataPut = await putOnce(store, batch.data_key, data, { lock, legalHold: false, contentType: 'application/gzip' });
+  await deps.faults?.('after-data-upload');
+  const manPut = await putOnce(store, batch.manifest_key, encoded.bytes, {
+    lock,
+    legalHold: false,
+    contentType: 'application/json',
+  });
+  await deps.faults?.('after-manifest-upload');
+  await ensureLock(store, batch.data_key, dataPut.versionId, lock, false);
+  await ensureLock(store, batch.manifest_key, manPut.versionId, lock, false);
+  await deps.faults?.('before-commit');
+  const ok = await markBatchSealed(client, stream, batch.batch_no, {
+    root,
+    data_sha256: sha256(data),
+    data_bytes: data.length,
+    manifest_sha256: encoded.sha256,
+    prev_manifest_sha256: prevManifest,
+    data_version_id: dataPut.versionId,
+    manifest_version_id: manPut.versionId,
+    committed_at: clock.now(),
+  });
+  if (!ok) throw new SealAlarmError('batch was no longer pending at commit: another sealer ignored the stream lock');
+  deps.logger.info(`sealed ${streamName(stream)} #${batch.batch_no}: ${lines.length} events, root ${root.toString('hex')}`);
+  return {
+    stream,
+    batch_no: batch.batch_no,
+    leaf_count: lines.length,
+    root: root.toString('hex'),
+    retain_until: batch.retain_until.toISOString(),
+    objects: [
+      { kind: 'data', key: batch.data_key, version_id: dataPut.versionId },
+      { kind: 'manifest', key: batch.manifest_key, version_id: manPut.versionId },
+    ],
+    resumed,
+  };
+}
+
+/**
+ * Event id and time range of a batch, read from the sealed lines themselves. Times are compared as
+ * instants and written with millisecond precision (docs/FORMAT.md).
+ */
+function summarize(lines: Buffer[]): Manifest['events'] {
+  let oMin = Infinity;
+  let oMax = -Infinity;
+  let rMin = Infinity;
+  let rMax = -Infinity;
+  for (const l of lines) {
+    const e = JSON.parse(l.toString('utf8')) as { occurred_at: string; recorded_at: string };
+    const o = Date.parse(e.occurred_at);
+    const r = Date.parse(e.recorded_at);
+    if (o < oMin) oMin = o;
+    if (o > oMax) oMax = o;
+    if (r < rMin) rMin = r;
+    if (r > rMax) rMax = r;
+  }
+  const id = (l: Buffer) => (JSON.parse(l.toString('utf8')) as { event_id: string }).event_id;
+  const iso = (t: number) => new Date(t).toISOString();
+  return {
+    first_event_id: id(lines[0]!),
+    last_event_id: id(lines[lines.length - 1]!),
+    occurred_min: iso(oMin),
+    occurred_max: iso(oMax),
+    recorded_min: iso(rMin),
+    recorded_max: iso(rMax),
+  };
+}

@@ -1,0 +1,49 @@
+import type { StreamId } from '../db/batches.js';
+
+/**
+ * Reason classes of a verification verdict (docs/FORMAT.md, "Verdicts"). The `verify --json`
+ * shape is a contract: new reasons may be added, existing ones are never renamed.
+ */
+export type Reason =
+  /** Bytes differ from what was sealed: data object, manifest, or a hot row. */
+  | 'content_changed'
+  /** Something that must exist does not: an object version, a batch number, a hot row. */
+  | 'missing'
+  /** A manifest does not name the SHA-256 of its predecessor. */
+  | 'chain_broken'
+  /** A batch sits at another position than the one it names. */
+  | 'reordered'
+  /** Batches exist beyond the registry's last one: the tail of a chain was cut. */
+  | 'truncated'
+  /** Lock mode is not COMPLIANCE, or retain-until is earlier than the registry's. */
+  | 'lock_weaker'
+  | 'legal_hold_mismatch'
+  | 'signature_invalid'
+  /** A delete marker hides the sealed version from plain reads (the version itself is intact). */
+  | 'delete_marker'
+  /** Another version was written over a batch key (the sealed version itself is intact). */
+  | 'overwritten';
+
+export interface Problem {
+  stream: StreamId;
+  batch_no: number | null;
+  object: string | null;
+  reason: Reason;
+  detail: string;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  batches_checked: number;
+  batches_valid: number;
+  events_checked: number;
+  streams_checked: number;
+  /** Batches claimed but not yet sealed (a run in progress, or a crash the next run will finish). */
+  pending_batches: number;
+  problems: Problem[];
+}
+
+export function formatProblem(p: Problem): string {
+  const where = `${p.stream.namespace}/${p.stream.retention_class}${p.batch_no !== null ? ` batch ${p.batch_no}` : ''}`;
+  return `${p.reason.toUpperCase()} ${where}${p.object ? ` ${p.object}` : ''}: ${p.detail}`;
+}
