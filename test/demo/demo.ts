@@ -68,10 +68,15 @@ async function run(env: Record<string, string>): Promise<number> {
 
     head('wormseal ingest: 2,000 generated events from five services, plus three bad ones');
     const events: unknown[] = generateEvents({ count: 2000, seed: 2026 });
+    // Fresh copies of good events, each spoiled in one field (new ids: these are new events).
+    const spoil = (i: number, patch: object) => {
+      const { event_id: _old, ...rest } = events[i] as { event_id?: string };
+      return { ...rest, ...patch };
+    };
     events.push(
-      { ...(events[0] as object), event_id: undefined, event_type: 'PaymentCreated' },
-      { ...(events[1] as object), event_id: undefined, occurred_at: '2026-02-30T10:00:00Z' },
-      { ...(events[2] as object), event_id: undefined, data: { amount: 2 ** 60 } },
+      spoil(0, { event_type: 'PaymentCreated' }),
+      spoil(1, { occurred_at: '2026-02-30T10:00:00Z' }),
+      spoil(2, { data: { amount: 2 ** 60 } }),
     );
     const ingest = await appendEvents({ pool, clock: systemClock, schedule, maxEventBytes: 65536 }, events);
     say(`accepted ${ingest.accepted}, rejected ${ingest.rejected}`);
