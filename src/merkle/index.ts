@@ -1,0 +1,14 @@
+// RFC 6962 / RFC 9162 Merkle trees: pure functions over hashes, no I/O. Shared by the sealer (self
+// check), the CLI and the bundle verifier.
+
+export { EMPTY_ROOT, HASH_SIZE, leafHash, nodeHash } from './hash.js';
+export { buildTree, consistencyProof, inclusionProof, merkleRoot, type LogTree } from './tree.js';
+export {
+  isValidConsistency,
+  isValidInclusion,
+  verifyConsistency,
+  verifyInclusion,
+  type ConsistencyProofInput,
+  type InclusionProofInput,
+} from './proof.js';
+export { ProofError, RootMismatchError } from './errors.js';
