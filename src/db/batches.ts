@@ -28,6 +28,8 @@ export interface BatchRow extends StreamId {
   committed_at: Date | null;
 }
 
+// Numbers come back as text (no float rounding); ORDER BY must then name the table column, or
+// Postgres sorts by the text output column of the same name ('10' < '9').
 const COLUMNS = `namespace, retention_class, batch_no::text, state, first_txid::text, first_seq::text,
   last_txid::text, last_seq::text, leaf_count, sealed_at, retain_until, data_key, manifest_key, root,
   data_sha256, data_bytes::text, manifest_sha256, prev_manifest_sha256, data_version_id,
@@ -81,6 +83,27 @@ function toRow(r: RawBatch): BatchRow {
   };
 }
 
+/**
+ * Register every stream that has committed events, with a loose index scan over
+ * events_stream_order (one index probe per stream, not a scan of all events). Done by the sealer
+ * rather than by writers: a writer registering a new stream inside its own transaction would make
+ * every other writer of that stream wait for it, and could deadlock with one creating streams in
+ * another order.
+ */
+export async function registerStreams(db: Queryable): Promise<void> {
+  await db.query(
+    `WITH RECURSIVE s(namespace, retention_class) AS (
+       (SELECT namespace, retention_class FROM wormseal.events ORDER BY namespace, retention_class LIMIT 1)
+       UNION ALL
+       SELECT n.namespace, n.retention_class FROM s, LATERAL (
+         SELECT e.namespace, e.retention_class FROM wormseal.events e
+         WHERE (e.namespace, e.retention_class) > (s.namespace, s.retention_class)
+         ORDER BY e.namespace, e.retention_class LIMIT 1) n)
+     INSERT INTO wormseal.streams (namespace, retention_class)
+     SELECT namespace, retention_class FROM s ON CONFLICT DO NOTHING`,
+  );
+}
+
 export async function listStreams(db: Queryable, namespace?: string): Promise<StreamId[]> {
   const res = await db.query<StreamId>(
     `SELECT namespace, retention_class FROM wormseal.streams
@@ -94,7 +117,7 @@ export async function listStreams(db: Queryable, namespace?: string): Promise<St
 export async function findHeadBatch(db: Queryable, s: StreamId): Promise<BatchRow | undefined> {
   const res = await db.query<RawBatch>(
     `SELECT ${COLUMNS} FROM wormseal.batches WHERE namespace = $1 AND retention_class = $2
-     ORDER BY batch_no DESC LIMIT 1`,
+     ORDER BY wormseal.batches.batch_no DESC LIMIT 1`,
     [s.namespace, s.retention_class],
   );
   return res.rows[0] ? toRow(res.rows[0]) : undefined;
@@ -110,7 +133,8 @@ export async function findBatch(db: Queryable, s: StreamId, batchNo: number): Pr
 
 export async function listBatches(db: Queryable, s: StreamId): Promise<BatchRow[]> {
   const res = await db.query<RawBatch>(
-    `SELECT ${COLUMNS} FROM wormseal.batches WHERE namespace = $1 AND retention_class = $2 ORDER BY batch_no`,
+    `SELECT ${COLUMNS} FROM wormseal.batches WHERE namespace = $1 AND retention_class = $2
+     ORDER BY wormseal.batches.batch_no`,
     [s.namespace, s.retention_class],
   );
   return res.rows.map(toRow);

@@ -4,18 +4,10 @@ import type { PreparedEvent } from '../events/prepare.js';
 /**
  * Insert prepared events in one set-based statement. Rows whose event_id is already present are
  * skipped (ON CONFLICT DO NOTHING); the ids actually inserted are returned so the caller can
- * compare the skipped ones. Streams are registered first, in the caller's transaction.
+ * compare the skipped ones. Writers touch no other table (streams are found by the sealer).
  */
 export async function insertEvents(db: Queryable, events: PreparedEvent[]): Promise<Set<string>> {
   if (events.length === 0) return new Set();
-  const streams = new Map<string, [string, string]>();
-  for (const { record: r } of events) streams.set(`${r.namespace}\u0000${r.retention_class}`, [r.namespace, r.retention_class]);
-  const ns = [...streams.values()];
-  await db.query(
-    `INSERT INTO wormseal.streams (namespace, retention_class)
-     SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING`,
-    [ns.map((s) => s[0]), ns.map((s) => s[1])],
-  );
   const col = <T>(f: (e: PreparedEvent) => T) => events.map(f);
   const res = await db.query<{ event_id: string }>(
     `INSERT INTO wormseal.events (event_id, namespace, retention_class, event_type, occurred_at, recorded_at,
@@ -101,6 +93,7 @@ export async function findNextWindow(
 }
 
 /** The rows of a window [first, last], in leaf order. */
+// Leaf order is (txid, seq) as numbers: the ORDER BY names the table columns, not the text casts.
 export async function readWindow(
   db: Queryable,
   stream: { namespace: string; retention_class: string },
@@ -111,7 +104,7 @@ export async function readWindow(
     `SELECT event_id, txid::text, seq::text, canonical FROM wormseal.events
      WHERE namespace = $1 AND retention_class = $2
        AND (txid, seq) >= ($3::xid8, $4::bigint) AND (txid, seq) <= ($5::xid8, $6::bigint)
-     ORDER BY txid, seq`,
+     ORDER BY wormseal.events.txid, wormseal.events.seq`,
     [stream.namespace, stream.retention_class, first.txid.toString(), first.seq.toString(), last.txid.toString(), last.seq.toString()],
   );
   return res.rows.map((r) => ({ event_id: r.event_id, txid: BigInt(r.txid), seq: BigInt(r.seq), canonical: r.canonical }));
@@ -123,14 +116,19 @@ export async function readHorizon(db: Queryable): Promise<bigint> {
   return BigInt(res.rows[0]!.h);
 }
 
-/** The oldest transaction still open that holds the horizon back, for the sealing-lag report. */
-export async function oldestOpenTransaction(db: Queryable): Promise<{ pid: number; ageSeconds: number; state: string } | undefined> {
-  const res = await db.query<{ pid: number; age: string; state: string }>(
-    `SELECT pid, extract(epoch FROM now() - xact_start)::text AS age, state
+/**
+ * The open transaction that holds the horizon back: the one with the oldest transaction id, in
+ * any database of the cluster (the horizon is cluster-wide), for the sealing-lag report.
+ */
+export async function oldestOpenTransaction(
+  db: Queryable,
+): Promise<{ pid: number; ageSeconds: number; state: string; database: string } | undefined> {
+  const res = await db.query<{ pid: number; age: string; state: string; datname: string }>(
+    `SELECT pid, extract(epoch FROM now() - xact_start)::text AS age, state, coalesce(datname, '') AS datname
      FROM pg_stat_activity
      WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid()
-     ORDER BY xact_start LIMIT 1`,
+     ORDER BY age(backend_xid) DESC LIMIT 1`,
   );
   const r = res.rows[0];
-  return r ? { pid: r.pid, ageSeconds: Number(r.age), state: r.state } : undefined;
+  return r ? { pid: r.pid, ageSeconds: Number(r.age), state: r.state, database: r.datname } : undefined;
 }

@@ -9,6 +9,7 @@ import {
   insertPendingBatch,
   listStreams,
   markBatchSealed,
+  registerStreams,
   tryLockStream,
   unlockStream,
   type BatchRow,
@@ -51,7 +52,7 @@ export interface SealReport {
   /** Streams another sealer was working on: it will seal them. */
   busy: StreamId[];
   horizon: string;
-  lag?: { pid: number; age_seconds: number; state: string };
+  lag?: { pid: number; age_seconds: number; state: string; database: string };
 }
 
 /** The point names a test can stop the process at (see SealDeps.faults). */
@@ -85,6 +86,7 @@ export async function sealAll(deps: SealDeps, opts: { namespace?: string } = {})
   // Read once: rows committed after this point wait for the next run, so a busy writer cannot keep
   // one run going forever.
   const horizon = await readHorizon(pool);
+  await registerStreams(pool);
   const report: SealReport = { batches: [], failures: [], busy: [], horizon: horizon.toString() };
   for (const stream of await listStreams(pool, opts.namespace)) {
     const client = await pool.connect();
@@ -114,9 +116,10 @@ export async function sealAll(deps: SealDeps, opts: { namespace?: string } = {})
   }
   const open = await oldestOpenTransaction(pool);
   if (open && open.ageSeconds > deps.config.lagWarnSeconds) {
-    report.lag = { pid: open.pid, age_seconds: Math.round(open.ageSeconds), state: open.state };
+    report.lag = { pid: open.pid, age_seconds: Math.round(open.ageSeconds), state: open.state, database: open.database };
     logger.warn(
-      `sealing lag: transaction of backend pid ${open.pid} has been open ${Math.round(open.ageSeconds)} s (${open.state}); ` +
+      `sealing lag: transaction of backend pid ${open.pid} in database ${open.database} has been open ` +
+        `${Math.round(open.ageSeconds)} s (${open.state}); ` +
         'rows written after it started cannot be sealed until it ends',
     );
   }

@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { createLockedBucket } from '../../src/archive/bucket.js';
 import { createS3Client, S3ObjectStore } from '../../src/archive/s3.js';
 import { systemClock, type Clock } from '../../src/config/clock.js';
+import { readHorizon } from '../../src/db/events.js';
 import { migrate } from '../../src/db/migrate.js';
 import { createPool, type Pool } from '../../src/db/pool.js';
 import { createLogger, type Logger } from '../../src/log/logger.js';
@@ -123,4 +124,33 @@ export function runCli(args: string[], opts: { env: Record<string, string>; inpu
 
 export function ndjson(events: unknown[]): string {
   return events.map((e) => JSON.stringify(e)).join('\n') + '\n';
+}
+
+/** Poll a condition (never a fixed sleep as the assertion); throws naming what did not happen. */
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/**
+ * The horizon is cluster-wide: a transaction of another test file (another database) can hold it
+ * back for a while. Wait until every transaction that wrote events here (of `namespace`, if given)
+ * has finished, before expecting those events to be sealed.
+ */
+export async function waitUntilSealable(pool: Pool, namespace?: string): Promise<void> {
+  const r = await pool.query<{ t: string | null }>(
+    'SELECT max(txid)::text AS t FROM wormseal.events WHERE $1::text IS NULL OR namespace = $1',
+    [namespace ?? null],
+  );
+  const max = BigInt(r.rows[0]!.t ?? '0');
+  await waitFor(`the xmin horizon to pass txid ${max}`, async () => (await readHorizon(pool)) > max, 120_000);
 }

@@ -5,7 +5,7 @@ import { appendEvents } from '../../src/events/ingest.js';
 import { sealAll } from '../../src/seal/seal.js';
 import { verifyArchive } from '../../src/verify/archive.js';
 import { generateEvents } from '../demo/generate.js';
-import { ndjson, runCli, setupHarness, type Harness } from './harness.js';
+import { ndjson, runCli, setupHarness, waitUntilSealable, type Harness } from './harness.js';
 
 describe('ingest → seal → WORM archive → verify, on real Postgres and S3 Object Lock', () => {
   let h: Harness;
@@ -21,6 +21,7 @@ describe('ingest → seal → WORM archive → verify, on real Postgres and S3 O
     const res = await appendEvents({ pool: h.pool, clock: systemClock, schedule: h.schedule, maxEventBytes: 65536 }, events);
     expect(res).toMatchObject({ accepted: 600, rejected: 0, duplicates: 0 });
 
+    await waitUntilSealable(h.pool);
     const report = await sealAll(h.sealDeps({ batchSize: 150 }));
     expect(report.failures).toEqual([]);
     const streams = new Set(report.batches.map((b) => `${b.stream.namespace}/${b.stream.retention_class}`));
@@ -71,6 +72,7 @@ describe('ingest → seal → WORM archive → verify, on real Postgres and S3 O
     const again = await runCli(['ingest', '--json', '-'], { env: h.env, input: ndjson(events) });
     expect(JSON.parse(again.stdout)).toMatchObject({ accepted: 50, rejected: 0, duplicates: 50 });
 
+    await waitUntilSealable(h.pool);
     const seal = await runCli(['seal', '--json'], { env: h.env });
     expect(seal.code).toBe(0);
     const out = JSON.parse(seal.stdout);

@@ -5,7 +5,7 @@ import { sealAll } from '../../src/seal/seal.js';
 import { verifyArchive } from '../../src/verify/archive.js';
 import type { Problem } from '../../src/verify/problems.js';
 import { generateEvents } from '../demo/generate.js';
-import { runCli, setupHarness, TEST_SCHEDULE, type Harness } from './harness.js';
+import { runCli, setupHarness, TEST_SCHEDULE, waitUntilSealable, type Harness } from './harness.js';
 
 /**
  * Each tampering happens in its own namespace, so the verdict must name exactly that stream,
@@ -34,6 +34,7 @@ describe('verify names every kind of tampering', () => {
     // A short-retention stream, so that its manifest version can really be deleted once expired.
     const temp = generateEvents({ count: 8, seed: 99 }).map((e) => ({ ...e, namespace: 'expired', event_type: 'temp.note' }));
     expect((await appendEvents(ingest, temp)).accepted).toBe(8);
+    await waitUntilSealable(h.pool);
     const report = await sealAll(h.sealDeps({ batchSize: 4 }));
     expect(report.failures).toEqual([]);
     const clean = await verifyArchive({ pool: h.pool, store: h.store, logger: h.logger });

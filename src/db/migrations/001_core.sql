@@ -49,8 +49,8 @@ CREATE TRIGGER events_no_update_delete BEFORE UPDATE OR DELETE ON wormseal.event
 CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON wormseal.events
   FOR EACH STATEMENT EXECUTE FUNCTION wormseal.refuse_change();
 
--- Streams: (namespace, retention class). Writers register a stream in the same transaction as
--- its first events, so the sealer finds every stream without scanning events.
+-- Streams: (namespace, retention class). The sealer registers them from the events (a loose
+-- index scan), so writers touch nothing but the events table.
 CREATE TABLE wormseal.streams (
   namespace        text        NOT NULL,
   retention_class  text        NOT NULL,
@@ -106,13 +106,13 @@ END;
 $$;
 
 GRANT USAGE ON SCHEMA wormseal TO wormseal_writer, wormseal_worker, wormseal_examiner;
--- Writers only add events and register streams (ON CONFLICT DO NOTHING needs only INSERT).
-GRANT INSERT ON wormseal.events, wormseal.streams TO wormseal_writer;
+-- Writers only add events (ON CONFLICT DO NOTHING needs only INSERT).
+GRANT INSERT ON wormseal.events TO wormseal_writer;
 -- The conflict check on event_id reads existing rows' bytes: SELECT on the key and bytes only.
 GRANT SELECT (event_id, canonical) ON wormseal.events TO wormseal_writer;
-GRANT SELECT ON wormseal.streams TO wormseal_writer;
 -- The worker reads events, keeps the registry.
-GRANT SELECT ON wormseal.events, wormseal.streams TO wormseal_worker;
+GRANT SELECT ON wormseal.events TO wormseal_worker;
+GRANT SELECT, INSERT ON wormseal.streams TO wormseal_worker;
 GRANT SELECT, INSERT, UPDATE ON wormseal.batches TO wormseal_worker;
 -- Examiners read everything, change nothing.
 GRANT SELECT ON ALL TABLES IN SCHEMA wormseal TO wormseal_examiner;
