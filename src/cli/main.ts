@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../config/errors.js';
 import { cmdBucketCreate, cmdDoctor, cmdIngest, cmdMigrate, cmdSeal, cmdVerify, cmdWorker } from './commands.js';
@@ -19,6 +21,15 @@ Environment:
 
 Exit codes: 0 done / verified, 1 something failed or did not verify, 2 usage or configuration error.`;
 
+// The package version, found by walking up from this file (src/cli under tsx, dist/src/cli built).
+function packageVersion(): string {
+  for (let dir = import.meta.dirname; dir !== dirname(dir); dir = dirname(dir)) {
+    const p = join(dir, 'package.json');
+    if (existsSync(p)) return (JSON.parse(readFileSync(p, 'utf8')) as { version: string }).version;
+  }
+  return 'unknown';
+}
+
 const json = () => new Option('--json', 'print one JSON document on stdout (logs stay on stderr)');
 
 function action<A extends unknown[]>(fn: (...args: A) => Promise<number>) {
@@ -30,6 +41,7 @@ function action<A extends unknown[]>(fn: (...args: A) => Promise<number>) {
 const program = new Command()
   .name('wormseal')
   .description('Seal audit events from PostgreSQL into RFC 6962 Merkle batches on S3 Object Lock, and verify them.')
+  .version(packageVersion())
   .addHelpText('after', ENV_HELP)
   .exitOverride()
   .showHelpAfterError('(run wormseal --help for usage)');

@@ -393,9 +393,10 @@ describe('concurrent writers and sealers (DESIGN 4, 5)', () => {
       const report = await sealAll(deps, { namespace: ns });
       expect(report.failures).toEqual([]);
       expect(report.batches).toEqual([]);
-      expect(report.lag).toEqual({ pid, age_seconds: expect.any(Number), state: 'idle in transaction' });
+      const database = (await h.pool.query<{ d: string }>('SELECT current_database() AS d')).rows[0]!.d;
+      expect(report.lag).toEqual({ pid, age_seconds: expect.any(Number), state: 'idle in transaction', database });
       expect(report.lag!.age_seconds).toBeGreaterThanOrEqual(2);
-      expect(warnings.filter((w) => w.includes(`sealing lag: transaction of backend pid ${pid} has been open`))).toHaveLength(1);
+      expect(warnings.filter((w) => w.includes(`sealing lag: transaction of backend pid ${pid} in database ${database} has been open`))).toHaveLength(1);
 
       // Under the default threshold (300 s) the same transaction is not reported.
       const quiet = await sealAll(h.sealDeps(), { namespace: ns });
