@@ -18,23 +18,12 @@ import { createLogger } from '../../src/log/logger.js';
 import type { SealDeps } from '../../src/seal/deps.js';
 import { sealAll, type SealReport } from '../../src/seal/seal.js';
 import { verifyArchive } from '../../src/verify/archive.js';
+import { rng } from '../demo/generate.js';
 import { runCli, setupHarness, waitFor, waitUntilSealable, type CliResult, type Harness } from './harness.js';
 
 // ---------------------------------------------------------------------------------------------
 // helpers
 // ---------------------------------------------------------------------------------------------
-
-// mulberry32: the writers' choices (stream, commit / late / rollback) are repeatable per seed.
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 let eventNo = 0;
 function makeEvent(namespace: string, eventType: string): EventInput {
