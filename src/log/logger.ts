@@ -43,5 +43,3 @@ function formatFields(fields: Record<string, unknown>): string {
     .join(' ');
 }
 
-/** A logger that drops everything: for library users who pass none. */
-export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };

@@ -47,7 +47,3 @@ export function addDuration(from: Date, d: Duration): Date {
   return new Date(base + d.days * 86_400_000 + Math.round(d.seconds * 1000));
 }
 
-/** Compare two durations by where they land from a fixed instant (calendar units are not fixed lengths). */
-export function compareDurations(a: Duration, b: Duration, at: Date): number {
-  return addDuration(at, a).getTime() - addDuration(at, b).getTime();
-}

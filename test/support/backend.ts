@@ -3,7 +3,6 @@
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import pg from 'pg';
-import type { S3ClientConfig } from '@aws-sdk/client-s3';
 // Also brings in the ProvidedContext declarations that type inject() below.
 import type { BackendKind } from './global-setup.js';
 
@@ -70,19 +69,3 @@ export function s3Config(): S3Coordinates {
   };
 }
 
-/**
- * Ready-made S3Client options for the test backend. Path-style addressing (no wildcard DNS on
- * 127.0.0.1) and checksums only when required: RGW checks Content-MD5 but not the SDK's default
- * x-amz-checksum-* trailers, and refuses the aws-chunked bodies they imply (DESIGN.md, decision 6).
- */
-export function s3ClientConfig(): S3ClientConfig {
-  const c = s3Config();
-  return {
-    endpoint: c.endpoint,
-    region: c.region,
-    credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey },
-    forcePathStyle: true,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  };
-}
