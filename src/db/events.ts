@@ -36,14 +36,21 @@ export async function insertEvents(db: Queryable, events: PreparedEvent[]): Prom
   return new Set(res.rows.map((r) => r.event_id));
 }
 
-/** Canonical bytes of already-stored events, by id (for the idempotency comparison). */
-export async function readCanonicalByIds(db: Queryable, ids: string[]): Promise<Map<string, Buffer>> {
+/**
+ * For already-recorded ids: the stored recorded_at (as it appears in the canonical bytes) and the
+ * SHA-256 of the stored bytes. Read through a SECURITY DEFINER function, so a writer that may only
+ * INSERT can tell an identical resubmission from a conflicting one without reading content.
+ */
+export async function readStoredDigests(
+  db: Queryable,
+  ids: string[],
+): Promise<Map<string, { recorded_at: string; sha256: Buffer }>> {
   if (ids.length === 0) return new Map();
-  const res = await db.query<{ event_id: string; canonical: Buffer }>(
-    'SELECT event_id, canonical FROM wormseal.events WHERE event_id = ANY($1::uuid[])',
+  const res = await db.query<{ event_id: string; recorded_at: string; sha256: Buffer }>(
+    'SELECT event_id, recorded_at, sha256 FROM wormseal.stored_digests($1::uuid[])',
     [ids],
   );
-  return new Map(res.rows.map((r) => [r.event_id, r.canonical]));
+  return new Map(res.rows.map((r) => [r.event_id, { recorded_at: r.recorded_at, sha256: r.sha256 }]));
 }
 
 export interface WindowRow {

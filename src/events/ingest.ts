@@ -1,5 +1,6 @@
 import type { Clock } from '../config/clock.js';
-import { insertEvents, readCanonicalByIds } from '../db/events.js';
+import { sha256 } from '../archive/batchfile.js';
+import { insertEvents, readStoredDigests } from '../db/events.js';
 import { withTransaction, type Pool } from '../db/pool.js';
 import type { RetentionSchedule } from '../retention/schedule.js';
 import { canonicalBytes } from './canonical.js';
@@ -67,7 +68,7 @@ async function ingestItems(deps: IngestDeps, items: Item[]): Promise<IngestResul
     result.rejected++;
     result.errors.push({ index, field, reason: field ? `${field}: ${reason}` : reason, ...(event_id ? { event_id } : {}) });
   };
-  const prepared: { index: number; ev: PreparedEvent; key: string }[] = [];
+  const prepared: { index: number; ev: PreparedEvent }[] = [];
   const firstById = new Map<string, { index: number; key: string }>();
   for (const item of items) {
     let ev: PreparedEvent;
@@ -94,7 +95,7 @@ async function ingestItems(deps: IngestDeps, items: Item[]): Promise<IngestResul
       continue;
     }
     firstById.set(ev.record.event_id, { index: item.index, key });
-    prepared.push({ index: item.index, ev, key });
+    prepared.push({ index: item.index, ev });
   }
 
   let inserted: Set<string>;
@@ -117,7 +118,7 @@ async function ingestItems(deps: IngestDeps, items: Item[]): Promise<IngestResul
   }
 
   const skipped = prepared.filter((p) => !inserted.has(p.ev.record.event_id));
-  const stored = await readCanonicalByIds(
+  const stored = await readStoredDigests(
     deps.pool,
     skipped.map((p) => p.ev.record.event_id),
   );
@@ -125,7 +126,9 @@ async function ingestItems(deps: IngestDeps, items: Item[]): Promise<IngestResul
     const id = p.ev.record.event_id;
     if (!inserted.has(id)) {
       const existing = stored.get(id);
-      if (!existing || contentKey(JSON.parse(existing.toString('utf8')) as object) !== p.key) {
+      // Same event = same bytes once our recorded_at is replaced by the one stored.
+      const same = existing && sha256(canonicalBytes({ ...p.ev.record, recorded_at: existing.recorded_at })).equals(existing.sha256);
+      if (!same) {
         reject(p.index, 'event_id', `${id} is already recorded with different content`, id);
         continue;
       }

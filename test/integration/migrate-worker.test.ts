@@ -239,6 +239,7 @@ describe('wormseal worker, triggers and roles', () => {
         (e: pg.DatabaseError) => `${e.code}: ${e.message}`,
       );
     expect(await denied(asWriter, 'SELECT actor_id FROM wormseal.events')).toBe('42501: permission denied for table events');
+    expect(await denied(asWriter, 'SELECT canonical FROM wormseal.events')).toBe('42501: permission denied for table events');
     expect(await denied(asWriter, 'SELECT * FROM wormseal.events')).toBe('42501: permission denied for table events');
     expect(await denied(asWriter, `DELETE FROM wormseal.events WHERE namespace = '${ns}'`)).toBe('42501: permission denied for table events');
     expect(await denied(asWriter, 'SELECT * FROM wormseal.batches')).toBe('42501: permission denied for table batches');

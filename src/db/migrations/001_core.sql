@@ -108,8 +108,21 @@ $$;
 GRANT USAGE ON SCHEMA wormseal TO wormseal_writer, wormseal_worker, wormseal_examiner;
 -- Writers only add events (ON CONFLICT DO NOTHING needs only INSERT).
 GRANT INSERT ON wormseal.events TO wormseal_writer;
--- The conflict check on event_id reads existing rows' bytes: SELECT on the key and bytes only.
-GRANT SELECT (event_id, canonical) ON wormseal.events TO wormseal_writer;
+-- RETURNING event_id tells the writer which ids were new; ids are all it may read.
+GRANT SELECT (event_id) ON wormseal.events TO wormseal_writer;
+-- A resubmitted event_id is compared with the stored event through this function, so writers
+-- never read event content: they get the stored recorded_at (to rebuild their own bytes with it)
+-- and the SHA-256 of the stored bytes, nothing else.
+CREATE FUNCTION wormseal.stored_digests(ids uuid[])
+  RETURNS TABLE (event_id uuid, recorded_at text, sha256 bytea)
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, wormseal AS $$
+    SELECT e.event_id,
+           to_char(e.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+           sha256(e.canonical)
+    FROM wormseal.events e WHERE e.event_id = ANY (ids)
+$$;
+REVOKE ALL ON FUNCTION wormseal.stored_digests(uuid[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION wormseal.stored_digests(uuid[]) TO wormseal_writer;
 -- The worker reads events, keeps the registry.
 GRANT SELECT ON wormseal.events TO wormseal_worker;
 GRANT SELECT, INSERT ON wormseal.streams TO wormseal_worker;
