@@ -7,7 +7,7 @@ import { readWindow } from '../db/events.js';
 import type { Pool } from '../db/pool.js';
 import type { Logger } from '../log/logger.js';
 import { checkBatchBytes } from './batch.js';
-import type { Problem, Reason, VerifyReport } from './problems.js';
+import type { BatchSummary, Problem, Reason, StreamSummary, VerifyReport } from './problems.js';
 
 export interface VerifyDeps {
   pool: Pool;
@@ -48,6 +48,7 @@ export async function verifyArchive(deps: VerifyDeps, opts: { namespace?: string
     plans.push({ stream, batches, versions });
   }
   const total = plans.reduce((n, p) => n + p.batches.filter((b) => b.state === 'sealed').length, 0);
+  const summaries: StreamSummary[] = [];
   const report: VerifyReport = {
     ok: true,
     batches_checked: 0,
@@ -56,6 +57,7 @@ export async function verifyArchive(deps: VerifyDeps, opts: { namespace?: string
     streams_checked: streams.length,
     pending_batches: 0,
     problems: [],
+    streams: summaries,
   };
   let done = 0;
   for (const { stream, batches, versions } of plans) {
@@ -75,6 +77,9 @@ export async function verifyArchive(deps: VerifyDeps, opts: { namespace?: string
       report.problems.push(...o.problems);
     }
     report.problems.push(...streamProblems);
+    const hit = new Set([...streamProblems, ...outcomes.flatMap((o) => o.problems)].map((p) => p.batch_no));
+    const state = (b: BatchRow) => (b.state === 'pending' ? 'pending' : hit.has(b.batch_no) ? 'problem' : 'valid');
+    summaries.push({ stream, batches: batches.map((b) => summarize(b, state(b))) });
   }
   report.problems.sort(
     (a, b) =>
@@ -84,6 +89,11 @@ export async function verifyArchive(deps: VerifyDeps, opts: { namespace?: string
   );
   report.ok = report.problems.length === 0;
   return report;
+}
+
+function summarize(b: BatchRow, state: BatchSummary['state']): BatchSummary {
+  const { batch_no, leaf_count } = b;
+  return { batch_no, leaf_count, sealed_at: b.sealed_at.toISOString(), retain_until: b.retain_until.toISOString(), state };
 }
 
 /** Batch numbers run 1..N without gaps; objects beyond N in the bucket mean the registry lost its tail. */

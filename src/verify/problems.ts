@@ -41,6 +41,25 @@ export interface VerifyReport {
   /** Batches claimed but not yet sealed (a run in progress, or a crash the next run will finish). */
   pending_batches: number;
   problems: Problem[];
+  /** Every batch of every stream checked, in chain order, for timelines (the HTML report). */
+  streams?: StreamSummary[];
+}
+
+/** How one batch came out: `problem` when any finding names it; `tombstoned` once retention deleted it. */
+export type BatchVerdict = 'valid' | 'problem' | 'pending' | 'tombstoned';
+
+export interface BatchSummary {
+  batch_no: number;
+  leaf_count: number;
+  /** ISO 8601 UTC. */
+  sealed_at: string;
+  retain_until: string;
+  state: BatchVerdict;
+}
+
+export interface StreamSummary {
+  stream: StreamId;
+  batches: BatchSummary[];
 }
 
 export function formatProblem(p: Problem): string {
