@@ -12,7 +12,9 @@ import { sealAll, type FaultPoint } from '../seal/seal.js';
 import { verifyArchive } from '../verify/archive.js';
 import { formatProblem } from '../verify/problems.js';
 import { clock, createContext, type Context } from './context.js';
-import { EXIT, printJson, println, progressBar } from './output.js';
+import { EXIT, printJson, println } from './output.js';
+import { createProgress, progressWanted } from './progress.js';
+import { reportPathProblem, writeVerifyReport } from './report.js';
 
 type Json = { json?: boolean };
 
@@ -167,15 +169,25 @@ export async function cmdWorker(): Promise<number> {
   return EXIT.OK;
 }
 
-export async function cmdVerify(opts: Json & { namespace?: string }): Promise<number> {
+export async function cmdVerify(opts: Json & { namespace?: string; report?: string }): Promise<number> {
   const ctx = createContext('db+s3');
   try {
-    const bar = progressBar('verify');
-    const report = await verifyArchive(
-      { pool: ctx.pool, store: ctx.store(), logger: ctx.logger, progress: (d, t) => bar.update(d, t) },
-      opts.namespace ? { namespace: opts.namespace } : {},
-    );
-    bar.done();
+    const reportProblem = opts.report ? await reportPathProblem(opts.report) : undefined;
+    if (reportProblem) {
+      process.stderr.write(`wormseal: ${reportProblem}\n`);
+      return EXIT.USAGE;
+    }
+    const bar = createProgress('verify', { enabled: progressWanted(), unit: 'batches' });
+    let report;
+    try {
+      report = await verifyArchive(
+        { pool: ctx.pool, store: ctx.store(), logger: ctx.logger, progress: (d, t) => bar.update(d, t) },
+        opts.namespace ? { namespace: opts.namespace } : {},
+      );
+    } finally {
+      bar.done();
+    }
+    if (opts.report) await writeVerifyReport(opts.report, report, { config: ctx.config, namespace: opts.namespace, now: clock.now() });
     if (opts.json) printJson(report);
     else {
       for (const p of report.problems) println(formatProblem(p));
@@ -185,6 +197,7 @@ export async function cmdVerify(opts: Json & { namespace?: string }): Promise<nu
           (report.pending_batches ? `; ${report.pending_batches} batch(es) pending sealing` : ''),
       );
       println(report.ok ? 'VERIFIED' : 'NOT VERIFIED');
+      if (opts.report) println(`report written to ${opts.report}`);
     }
     return report.ok ? EXIT.OK : EXIT.FAILED;
   } finally {

@@ -68,8 +68,9 @@ program
   .command('verify')
   .description('verify every sealed batch against S3, its manifest chain and the hot rows')
   .option('--namespace <name>', 'only this namespace')
+  .option('--report <file.html>', 'also write the verification as one self-contained HTML page (timelines, holds, retention)')
   .addOption(json())
-  .action(action((o: { json?: boolean; namespace?: string }) => cmdVerify(o)));
+  .action(action((o: { json?: boolean; namespace?: string; report?: string }) => cmdVerify(o)));
 
 program
   .command('doctor')

@@ -8,26 +8,3 @@ export function printJson(value: unknown): void {
 export function println(line = ''): void {
   process.stdout.write(line + '\n');
 }
-
-/**
- * A progress bar on stderr when it is a terminal; silent otherwise (pipes, CI logs, --json runs
- * that are captured).
- */
-export function progressBar(label: string): { update(done: number, total: number): void; done(): void } {
-  const tty = process.stderr.isTTY === true;
-  let last = 0;
-  return {
-    update(done, total) {
-      if (!tty) return;
-      const now = Date.now();
-      if (now - last < 100 && done < total) return;
-      last = now;
-      const width = 30;
-      const filled = total ? Math.round((done / total) * width) : width;
-      process.stderr.write(`\r${label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total}`);
-    },
-    done() {
-      if (tty) process.stderr.write('\n');
-    },
-  };
-}

@@ -149,7 +149,7 @@ ${tableRows}
   return `<article class="stream card" id="${sid}">
 <header>
   <h3><span class="u">${esc(st.namespace)}</span> <span class="cls">/ <span class="u">${esc(st.retention_class)}</span></span></h3>
-  <p>${plural(st.batches.length, 'batch', 'batches')} · ${plural(st.events, 'event')}${bad ? ` · ${plural(bad, 'batch', 'batches')} with problems` : ''} ${status}</p>
+  <p>${plural(st.batches.filter((b) => b.state !== 'absent').length, 'batch', 'batches')} · ${plural(st.events, 'event')}${bad ? ` · ${plural(bad, 'batch', 'batches')} with problems` : ''} ${status}</p>
 </header>
 ${strip(st.batches, sid)}
 ${table}

@@ -1,0 +1,47 @@
+import { constants } from 'node:fs';
+import { access, stat, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import type { Config } from '../config/config.js';
+import { buildReportModel } from '../report/build.js';
+import { renderReport } from '../report/render.js';
+import type { VerifyReport } from '../verify/problems.js';
+
+/**
+ * Check before a long verification that the report can be written where asked: a missing
+ * directory found afterwards would throw the whole run away. Returns what is wrong, or undefined.
+ */
+export async function reportPathProblem(path: string): Promise<string | undefined> {
+  const dir = dirname(resolve(path));
+  try {
+    await access(dir, constants.W_OK);
+  } catch (e) {
+    return `--report ${path}: cannot write into ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+  }
+  const existing = await stat(path).catch(() => undefined);
+  if (existing?.isDirectory()) return `--report ${path}: is a directory; name the HTML file to write`;
+  return undefined;
+}
+
+/** What `verify` checked, in words: the bucket and the database by name, never the URL (it may hold a password). */
+export function archiveSubject(config: Config, namespace: string | undefined): string {
+  let database = 'database';
+  try {
+    const url = new URL(config.databaseUrl);
+    database = `database ${decodeURIComponent(url.pathname.slice(1)) || '(default)'} on ${url.hostname}`;
+  } catch {
+    // loadConfig validated the URL; nothing better to say if it still fails to parse
+  }
+  return `s3://${config.bucket} · ${database}${namespace ? ` · namespace ${namespace} only` : ''}`;
+}
+
+export async function writeVerifyReport(path: string, report: VerifyReport, opts: { config: Config; namespace: string | undefined; now: Date }): Promise<void> {
+  const model = buildReportModel({
+    report,
+    subject: archiveSubject(opts.config, opts.namespace),
+    generatedAt: opts.now,
+    schedule: opts.config.schedule,
+    // The holds registry arrives with the issue "Retention schedules and legal holds".
+    holds: null,
+  });
+  await writeFile(path, renderReport(model));
+}
