@@ -70,6 +70,7 @@ program
   .option('--namespace <name>', 'only this namespace')
   .option('--report <file.html>', 'also write the verification as one self-contained HTML page (timelines, holds, retention)')
   .addOption(json())
+  .addHelpText('after', '\nOn a terminal, a progress bar (batches, rate, ETA) is drawn on stderr; pipes and logs get none.')
   .action(action((o: { json?: boolean; namespace?: string; report?: string }) => cmdVerify(o)));
 
 program

@@ -16,11 +16,12 @@ export function esc(value: string | number): string {
     .replace(INVISIBLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-/** An ISO 8601 UTC instant as "2026-11-23 11:14:18 UTC"; anything else is shown as it came, escaped. */
+/** An ISO 8601 UTC instant as HTML "2026-11-23 11:14:18 UTC"; anything else is shown as it came, escaped. */
 export function when(iso: string | null): string {
   if (iso === null) return '—';
   const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.\d+)?Z$/.exec(iso);
-  return m ? `${m[1]} ${m[2]} UTC` : esc(iso);
+  // Date and time each stay whole; a narrow column wraps between them.
+  return m ? `<span class="d">${m[1]}</span> <span class="t">${m[2]} UTC</span>` : esc(iso);
 }
 
 export function num(n: number): string {

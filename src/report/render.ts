@@ -96,8 +96,9 @@ ${partial}
 ${body}`;
 }
 
-/** A run of this many valid batches or more collapses into one timeline row. */
+/** A run of this many valid (or tombstoned) batches or more collapses into one timeline row. */
 const RUN = 4;
+const COLLAPSIBLE: TimelineState[] = ['valid', 'tombstoned'];
 /** The chain strip draws at most this many cells per stream; beyond, each cell covers several batches. */
 const STRIP_CELLS = 480;
 
@@ -112,7 +113,8 @@ function rows(batches: TimelineBatch[]): Row[] {
     run = [];
   };
   for (const b of batches) {
-    if (b.state === 'valid') run.push(b);
+    if (run.length && run[0]!.state !== b.state) flush();
+    if (COLLAPSIBLE.includes(b.state)) run.push(b);
     else {
       flush();
       out.push({ kind: 'batch', batch: b });
@@ -191,12 +193,14 @@ function runRow(run: TimelineBatch[], sid: string): string {
   const first = run[0]!;
   const last = run[run.length - 1]!;
   const events = run.reduce((n, b) => n + (b.leaf_count ?? 0), 0);
-  const span = (a: string | null, b: string | null) => (a === b ? when(a) : `${when(a)} →<br>${when(b)}`);
+  // A range of days reads better than two full instants; one instant stays whole.
+  const day = (iso: string | null) => `<span class="d">${esc(iso?.slice(0, 10) ?? '—')}</span>`;
+  const span = (a: string | null, b: string | null) => (a === b ? when(a) : `${day(a)} → ${day(b)}`);
   // An anchor for every batch of the run, so that strip cells and problem links still land here.
   const anchors = run.slice(1).map((b) => `<span id="${sid}-b${b.batch_no}"></span>`).join('');
   return `<tr id="${sid}-b${first.batch_no}" class="run">
-<td class="chain"><span class="node st-run" aria-hidden="true">⋮</span></td>
-<td class="bno">#${num(first.batch_no)}–#${num(last.batch_no)}</td><td>${badge('valid')} <small>${plural(run.length, 'batch', 'batches')}</small></td>
+<td class="chain"><span class="node st-run st-${first.state}" aria-hidden="true">⋮</span></td>
+<td class="bno">#${num(first.batch_no)}–#${num(last.batch_no)}</td><td>${badge(first.state)} <small>${plural(run.length, 'batch', 'batches')}</small></td>
 <td class="n">${num(events)}</td><td>${span(first.sealed_at, last.sealed_at)}</td><td>${span(first.retain_until, last.retain_until)}</td>
 <td>${anchors}</td></tr>`;
 }

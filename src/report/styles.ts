@@ -27,7 +27,7 @@ h1, h2, h3 { line-height: 1.25; margin: 0; }
 h2 { font-size: 1.25rem; margin: 40px 0 12px; padding-bottom: 6px; border-bottom: 2px solid var(--ink); }
 h3 { font-size: 1.08rem; }
 .eyebrow { text-transform: uppercase; letter-spacing: 0.08em; font-size: 0.78rem; color: var(--muted); margin: 0 0 4px; font-weight: 600; }
-header.top h1 { font-size: 1.7rem; font-weight: 650; }
+header.top h1 { font-size: 1.45rem; font-weight: 650; overflow-wrap: anywhere; }
 header.top .meta { color: var(--muted); margin: 6px 0 0; }
 .card { background: var(--paper); border: 1px solid var(--line); border-radius: 8px; }
 
@@ -44,7 +44,7 @@ header.top .meta { color: var(--muted); margin: 6px 0 0; }
 .verdict .line { margin: 2px 0 0; font-size: 1.05rem; }
 
 .stats { display: grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); gap: 12px; margin: 0; }
-.stats > div { padding: 12px 16px; }
+.stats > div { padding: 12px 16px; display: flex; flex-direction: column; justify-content: space-between; }
 .stats dt { color: var(--muted); font-size: 0.8rem; text-transform: uppercase; letter-spacing: 0.05em; font-weight: 600; }
 .stats dd { margin: 2px 0 0; font-size: 1.45rem; font-weight: 650; }
 .stats dd small { font-size: 0.8rem; font-weight: 400; color: var(--muted); }
@@ -68,6 +68,7 @@ td.n, th.n { text-align: right; }
 .reason { font-family: var(--mono); font-size: 0.8rem; color: var(--problem-ink); background: var(--problem-bg);
   border: 1px solid var(--problem); border-radius: 4px; padding: 0 6px; white-space: nowrap; text-decoration: none; }
 
+.legend::before { content: "Legend"; font-weight: 600; }
 .legend { display: flex; flex-wrap: wrap; gap: 8px 16px; align-items: center; margin: 0 0 16px; color: var(--muted); font-size: 0.9rem; }
 .stream { margin: 0 0 24px; padding: 18px 20px 8px; break-inside: avoid-page; }
 .stream > header { display: flex; flex-wrap: wrap; justify-content: space-between; gap: 6px 16px; align-items: baseline; }
@@ -94,10 +95,12 @@ table.timeline tr.broken td.chain::before { border-left: 3px dotted var(--proble
   border-radius: 50%; border: 2px solid; font-size: 13px; font-weight: 700; background: var(--paper); }
 .node.st-valid { background: var(--valid); color: #fff; }
 .node.st-problem { background: var(--problem); color: #fff; }
-.node.st-run { border-color: var(--valid); color: var(--valid-ink); background: var(--valid-bg); border-style: double; border-width: 4px; }
+.node.st-run { border-style: double; border-width: 4px; }
+.node.st-run.st-valid { color: var(--valid-ink); background: var(--valid-bg); }
 table.timeline tr.problem-row td { background: #fff6ef; }
 table.timeline .bno { font-weight: 650; white-space: nowrap; }
 .finds { display: flex; flex-wrap: wrap; gap: 4px; }
+.finds .reason { white-space: normal; }
 
 ol.problems { margin: 12px 0 12px; padding: 0; list-style: none; counter-reset: none; }
 ol.problems li { margin: 0 0 8px; padding: 10px 14px; border: 1px solid var(--line); border-left: 4px solid var(--problem);
@@ -106,6 +109,7 @@ ol.problems li:target { outline: 3px solid var(--valid); }
 ol.problems .head { display: flex; flex-wrap: wrap; gap: 4px 10px; align-items: baseline; }
 ol.problems .detail { margin: 4px 0 0; }
 ol.problems .obj { margin: 2px 0 0; color: var(--muted); }
+.d, .t { white-space: nowrap; }
 .cname { white-space: nowrap; font-weight: 600; }
 .pattern { background: var(--wash); border: 1px solid var(--line); border-radius: 4px; padding: 0 5px; white-space: nowrap; }
 .none { color: var(--muted); font-style: italic; margin: 8px 0; }

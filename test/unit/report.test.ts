@@ -96,6 +96,15 @@ describe('HTML report', () => {
     expect(text(html)).toMatch(/identity \/ soc2-1y 13 batches · 12,088 events · 1 batch with problems/);
   });
 
+  it('counts tombstoned batches and folds a run of them into one row', () => {
+    const report = fixtureReport();
+    for (const b of report.streams![0]!.batches.slice(0, 5)) b.state = 'tombstoned';
+    const html = renderReport(model(report));
+    expect(text(html)).toMatch(/Tombstoned 5 /);
+    expect(html).toMatch(/<tr id="s1-b1" class="run">[\s\S]*?#1–#5<\/td><td><span class="badge st-tombstoned">/);
+    expect(html).toMatch(/<tr id="s1-b6" class="run">[\s\S]*?#6–#16/);
+  });
+
   it('escapes every string from the data: no markup, no attribute break-out, no bidi spoofing', () => {
     const html = renderReport(hostileModel());
     expect(html).not.toMatch(/<(script|img|iframe)\b/i);
