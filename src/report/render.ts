@@ -246,7 +246,7 @@ function retention(model: ReportModel): string {
       const patterns = rulesOf(c.name);
       if (c.name === r.default_class) patterns.push('<em>any other event type</em>');
       return `<tr><td><span class="mono u cname">${esc(c.name)}</span>${c.description ? `<br><small class="u">${esc(c.description)}</small>` : ''}</td>
-<td><strong>${esc(c.duration_words)}</strong><br><small class="mono">${esc(c.duration)}</small></td><td class="u">${esc(c.citation)}</td>
+<td><strong class="t">${esc(c.duration_words)}</strong><br><small class="mono">${esc(c.duration)}</small></td><td class="u">${esc(c.citation)}</td>
 <td><div class="finds">${patterns.join(' ') || '<span class="none">no rule</span>'}</div></td><td class="n">${num(c.streams)}</td></tr>`;
     })
     .join('\n');

@@ -127,6 +127,8 @@ footer dd { margin: 0; }
   a { color: inherit; text-decoration: none; }
   h2 { break-after: avoid; }
   tr, .stats > div { break-inside: avoid; }
+  .stats { grid-template-columns: repeat(6, 1fr); gap: 6px; }
+  .stats > div { padding: 8px 10px; }
 }
 @page { margin: 14mm 12mm; }
 `;
