@@ -173,7 +173,7 @@ function strip(batches: TimelineBatch[], sid: string): string {
     const label = per === 1 ? `batch ${first.batch_no}: ${STATES[worst].word}` : `batches ${first.batch_no}–${last.batch_no}: ${STATES[worst].word}`;
     cells.push(`<a class="c-${worst}" href="#${sid}-b${first.batch_no}" title="${esc(label)}" aria-label="${esc(label)}"></a>`);
   }
-  return `<div class="strip" role="img" aria-label="chain of ${batches.length} batches">${cells.join('')}</div>`;
+  return `<nav class="strip" aria-label="chain of ${batches.length} batches, one cell per batch">${cells.join('')}</nav>`;
 }
 
 function batchRow(b: TimelineBatch, sid: string, byId: Map<string, ProblemEntry>): string {
