@@ -85,7 +85,7 @@ ${reasons}`;
 function streams(model: ReportModel): string {
   const legend = (Object.keys(STATES) as TimelineState[]).map(badge).join(' ');
   const body = model.streams.length
-    ? model.streams.map((st, i) => stream(st, `s${i + 1}`)).join('\n')
+    ? model.streams.map((st, i) => stream(st, `s${i + 1}`, model.retention)).join('\n')
     : '<p class="none">No streams: nothing has been sealed yet.</p>';
   const partial = model.per_batch
     ? ''
@@ -131,7 +131,9 @@ function linkBroken(b: TimelineBatch, problems: ProblemEntry[]): boolean {
   return problems.some((p) => p.reason === 'chain_broken' || p.reason === 'reordered' || (p.object === null && (p.reason === 'missing' || p.reason === 'truncated')));
 }
 
-function stream(st: StreamTimeline, sid: string): string {
+function stream(st: StreamTimeline, sid: string, retention: ReportModel['retention']): string {
+  const cls = retention?.classes.find((c) => c.name === st.retention_class);
+  const kept = cls ? `<p class="kept">Kept ${esc(cls.duration_words)} from sealing · <span class="u">${esc(cls.citation)}</span></p>` : '';
   const byId = new Map(st.problems.map((p) => [p.id, p]));
   const bad = st.batches.filter((b) => b.state === 'problem' || b.state === 'absent').length;
   const status = st.problems.length ? badge('problem') : badge('valid');
@@ -153,6 +155,7 @@ ${tableRows}
   <h3><span class="u">${esc(st.namespace)}</span> <span class="cls">/ <span class="u">${esc(st.retention_class)}</span></span></h3>
   <p>${plural(st.batches.filter((b) => b.state !== 'absent').length, 'batch', 'batches')} · ${plural(st.events, 'event')}${bad ? ` · ${plural(bad, 'batch', 'batches')} with problems` : ''} ${status}</p>
 </header>
+${kept}
 ${strip(st.batches, sid)}
 ${table}
 ${problems}

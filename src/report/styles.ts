@@ -73,6 +73,7 @@ td.n, th.n { text-align: right; }
 .stream { margin: 0 0 24px; padding: 18px 20px 8px; break-inside: avoid-page; }
 .stream > header { display: flex; flex-wrap: wrap; justify-content: space-between; gap: 6px 16px; align-items: baseline; }
 .stream > header p { margin: 0; color: var(--muted); }
+.stream .kept { margin: 2px 0 0; color: var(--muted); font-size: 0.9rem; }
 .stream h3 .cls { color: var(--muted); font-weight: 500; }
 
 .strip { display: flex; flex-wrap: wrap; gap: 3px; margin: 14px 0 16px; }

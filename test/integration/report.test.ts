@@ -103,10 +103,21 @@ describe('verify --report and progress', () => {
   });
 
   it('draws no progress bar when stderr is not a terminal', async () => {
-    const cli = await runCli(['verify'], { env: h.env });
-    expect(cli.code).toBe(1);
-    expect(cli.stderr).not.toMatch(/[\r█░]|\x1b\[K/);
-    expect(cli.stdout).not.toMatch(/[\r█░]/);
+    for (const args of [['verify'], ['verify', '--json']]) {
+      const cli = await runCli(args, { env: h.env });
+      expect(cli.code).toBe(1);
+      expect(cli.stderr).not.toMatch(/[\r█░]|\x1b\[K/);
+      expect(cli.stdout).not.toMatch(/[\r█░]/);
+    }
+  });
+
+  it('verify --json lists every batch with its state', async () => {
+    const cli = await runCli(['verify', '--json'], { env: h.env });
+    const streams = JSON.parse(cli.stdout).streams as { stream: { namespace: string }; batches: { batch_no: number; state: string }[] }[];
+    expect(streams.map((s) => [s.stream.namespace, s.batches.map((b) => `${b.batch_no}:${b.state}`).join(' ')])).toEqual([
+      ['billing', '1:valid 2:problem 3:valid'],
+      ['identity', '1:valid 2:valid'],
+    ]);
   });
 
   it('draws a progress bar with counts on a terminal (util-linux script gives the CLI a pty)', async () => {

@@ -94,6 +94,7 @@ describe('HTML report', () => {
     expect(html).toMatch(/<tr id="s2-b3" class="problem-row broken">[\s\S]*?absent/);
     expect(html).toMatch(/<tr id="s2-b14">[\s\S]*?st-pending/);
     expect(text(html)).toMatch(/identity \/ soc2-1y 13 batches · 12,088 events · 1 batch with problems/);
+    expect(text(html)).toContain('Kept 1 year from sealing · SOC 2 CC7.2 (AICPA TSC)');
   });
 
   it('counts tombstoned batches and folds a run of them into one row', () => {
