@@ -198,7 +198,7 @@ function runRow(run: TimelineBatch[], sid: string): string {
   const events = run.reduce((n, b) => n + (b.leaf_count ?? 0), 0);
   // A range of days reads better than two full instants; one instant stays whole.
   const day = (iso: string | null) => `<span class="d">${esc(iso?.slice(0, 10) ?? '—')}</span>`;
-  const span = (a: string | null, b: string | null) => (a === b ? when(a) : `${day(a)} → ${day(b)}`);
+  const span = (a: string | null, b: string | null) => (a === b ? when(a) : a?.slice(0, 10) === b?.slice(0, 10) ? day(a) : `${day(a)} → ${day(b)}`);
   // An anchor for every batch of the run, so that strip cells and problem links still land here.
   const anchors = run.slice(1).map((b) => `<span id="${sid}-b${b.batch_no}"></span>`).join('');
   return `<tr id="${sid}-b${first.batch_no}" class="run">
