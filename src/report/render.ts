@@ -63,7 +63,11 @@ function summary(model: ReportModel): string {
 <div class="table-wrap"><table>
 <thead><tr><th>Reason</th><th class="n">Findings</th><th>Meaning</th></tr></thead>
 <tbody>${s.by_reason
-        .map((r) => `<tr><td><span class="reason">${esc(reasonLabel(r.reason))}</span></td><td class="n">${num(r.count)}</td><td>${esc(reasonMeaning(r.reason))}</td></tr>`)
+        .map(
+          (r) =>
+            `<tr><td><span class="reason">${esc(reasonLabel(r.reason))}</span></td>` +
+            `<td class="n">${num(r.count)}</td><td>${esc(reasonMeaning(r.reason))}</td></tr>`,
+        )
         .join('\n')}</tbody>
 </table></div>`
     : '';
@@ -128,7 +132,9 @@ function rows(batches: TimelineBatch[]): Row[] {
 function linkBroken(b: TimelineBatch, problems: ProblemEntry[]): boolean {
   if (b.state === 'absent') return true;
   // Numbering findings (a gap, a cut tail) name no object; chain findings name the manifest.
-  return problems.some((p) => p.reason === 'chain_broken' || p.reason === 'reordered' || (p.object === null && (p.reason === 'missing' || p.reason === 'truncated')));
+  return problems.some(
+    (p) => p.reason === 'chain_broken' || p.reason === 'reordered' || (p.object === null && (p.reason === 'missing' || p.reason === 'truncated')),
+  );
 }
 
 function stream(st: StreamTimeline, sid: string, retention: ReportModel['retention']): string {
@@ -136,6 +142,7 @@ function stream(st: StreamTimeline, sid: string, retention: ReportModel['retenti
   const kept = cls ? `<p class="kept">Kept ${esc(cls.duration_words)} from sealing · <span class="u">${esc(cls.citation)}</span></p>` : '';
   const byId = new Map(st.problems.map((p) => [p.id, p]));
   const bad = st.batches.filter((b) => b.state === 'problem' || b.state === 'absent').length;
+  const known = st.batches.filter((b) => b.state !== 'absent').length;
   const status = st.problems.length ? badge('problem') : badge('valid');
   const tableRows = rows(st.batches)
     .map((r) => (r.kind === 'run' ? runRow(r.batches, sid) : batchRow(r.batch, sid, byId)))
@@ -153,7 +160,7 @@ ${tableRows}
   return `<article class="stream card" id="${sid}">
 <header>
   <h3><span class="u">${esc(st.namespace)}</span> <span class="cls">/ <span class="u">${esc(st.retention_class)}</span></span></h3>
-  <p>${plural(st.batches.filter((b) => b.state !== 'absent').length, 'batch', 'batches')} · ${plural(st.events, 'event')}${bad ? ` · ${plural(bad, 'batch', 'batches')} with problems` : ''} ${status}</p>
+  <p>${plural(known, 'batch', 'batches')} · ${plural(st.events, 'event')}${bad ? ` · ${plural(bad, 'batch', 'batches')} with problems` : ''} ${status}</p>
 </header>
 ${kept}
 ${strip(st.batches, sid)}
@@ -230,13 +237,18 @@ function holds(list: HoldEntry[] | null): string {
 <td>${
     h.active
       ? '<span class="badge st-problem"><span class="i" aria-hidden="true">●</span>active</span>'
-      : `<span class="badge st-tombstoned"><span class="i" aria-hidden="true">○</span>released</span>${h.released_at ? `<br><small>${when(h.released_at)}${h.released_by ? ` by <span class="u">${esc(h.released_by)}</span>` : ''}</small>` : ''}`
+      : '<span class="badge st-tombstoned"><span class="i" aria-hidden="true">○</span>released</span>' + released(h)
   }</td></tr>`;
   const active = list.filter((h) => h.active).length;
   return `${head}<p>${plural(active, 'active hold')}, ${plural(list.length - active, 'released hold')}.</p>
 <div class="table-wrap"><table>
 <thead><tr><th>Matter</th><th>Scope</th><th>Placed</th><th>Reason</th><th class="n">Batches covered</th><th>Status</th></tr></thead>
 <tbody>${list.map(row).join('\n')}</tbody></table></div>`;
+}
+
+function released(h: HoldEntry): string {
+  if (!h.released_at) return '';
+  return `<br><small>${when(h.released_at)}${h.released_by ? ` by <span class="u">${esc(h.released_by)}</span>` : ''}</small>`;
 }
 
 function retention(model: ReportModel): string {
