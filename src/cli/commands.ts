@@ -10,7 +10,7 @@ import { appendEventTexts, type IngestError } from '../events/ingest.js';
 import type { SealDeps } from '../seal/deps.js';
 import { sealAll, type FaultPoint } from '../seal/seal.js';
 import { verifyArchive } from '../verify/archive.js';
-import { formatProblem } from '../verify/problems.js';
+import { formatProblem, type VerifyReport } from '../verify/problems.js';
 import { clock, createContext, type Context } from './context.js';
 import { EXIT, printJson, println } from './output.js';
 import { createProgress, progressWanted } from './progress.js';
@@ -178,7 +178,7 @@ export async function cmdVerify(opts: Json & { namespace?: string; report?: stri
       return EXIT.USAGE;
     }
     const bar = createProgress('verify', { enabled: progressWanted(), unit: 'batches' });
-    let report;
+    let report: VerifyReport;
     try {
       report = await verifyArchive(
         { pool: ctx.pool, store: ctx.store(), logger: ctx.logger, progress: (d, t) => bar.update(d, t) },
@@ -187,7 +187,6 @@ export async function cmdVerify(opts: Json & { namespace?: string; report?: stri
     } finally {
       bar.done();
     }
-    if (opts.report) await writeVerifyReport(opts.report, report, { config: ctx.config, namespace: opts.namespace, now: clock.now() });
     if (opts.json) printJson(report);
     else {
       for (const p of report.problems) println(formatProblem(p));
@@ -197,7 +196,10 @@ export async function cmdVerify(opts: Json & { namespace?: string; report?: stri
           (report.pending_batches ? `; ${report.pending_batches} batch(es) pending sealing` : ''),
       );
       println(report.ok ? 'VERIFIED' : 'NOT VERIFIED');
-      if (opts.report) println(`report written to ${opts.report}`);
+    }
+    if (opts.report) {
+      await writeVerifyReport(opts.report, report, { config: ctx.config, namespace: opts.namespace, now: clock.now() });
+      if (!opts.json) println(`report written to ${opts.report}`);
     }
     return report.ok ? EXIT.OK : EXIT.FAILED;
   } finally {
