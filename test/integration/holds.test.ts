@@ -9,7 +9,7 @@ import { systemClock } from '../../src/config/clock.js';
 import { listBatches, type BatchRow, type StreamId } from '../../src/db/batches.js';
 import { appendEvents } from '../../src/events/ingest.js';
 import type { EventInput } from '../../src/events/schema.js';
-import type { HoldDetail, PlaceReport, ReleaseReport } from '../../src/holds/holds.js';
+import { placeHold, type HoldDetail, type PlaceReport, type ReleaseReport } from '../../src/holds/holds.js';
 import { applyRetention } from '../../src/retention/apply.js';
 import { sealAll } from '../../src/seal/seal.js';
 import { verifyArchive } from '../../src/verify/archive.js';
@@ -242,5 +242,32 @@ describe('legal holds', () => {
     expect(await Promise.all(batches.map(flags))).toEqual(Array.from({ length: 6 }, () => [true, true]));
     expect((await verify(ns)).problems).toEqual([]);
     expect((await cli<HoldDetail>(['hold', 'show', 'M-kill'])).out.objects_not_held).toBe(0);
+  });
+
+  it('a batch pending while a hold is placed still ends up held (the sealer looks again at commit)', async () => {
+    const ns = 'race';
+    await ingest(Array.from({ length: 4 }, () => makeEvent(ns)));
+    await waitUntilSealable(h.pool, ns);
+    let placed: PlaceReport | undefined;
+    const holdDeps = { pool: h.pool, store: h.store, clock: systemClock, logger: h.logger, schedule: h.schedule };
+    // The objects are uploaded without a hold; the hold commits before the batch does.
+    const r = await sealAll(
+      h.sealDeps({
+        faults: async (point) => {
+          if (point === 'before-commit' && !placed) {
+            placed = await placeHold(holdDeps, { matter: 'M-race', reason: 'r', by: 'legal', scope: { namespace: ns } });
+          }
+        },
+      }),
+      { namespace: ns },
+    );
+    expect(r.failures).toEqual([]);
+    expect(placed).toMatchObject({ batches: 0 }); // the batch was still pending: not seen by the hold
+    expect(r.batches.map((b) => [b.batch_no, b.legal_hold])).toEqual([[1, true]]);
+    const [b] = await listBatches(h.pool, { namespace: ns, retention_class: 'sox-7y' });
+    expect(await flags(b!)).toEqual([true, true]);
+    const shown = await cli<HoldDetail>(['hold', 'show', 'M-race']);
+    expect(shown.out.batches.map((x) => [x.batch_no, x.confirmed])).toEqual([[1, true]]);
+    expect((await verify(ns)).problems).toEqual([]);
   });
 });
