@@ -66,7 +66,10 @@ program
   .addOption(json())
   .action(action((o: { json?: boolean; namespace?: string }) => cmdSeal(o)));
 
-program.command('worker').description('seal on a schedule (WORMSEAL_SEAL_CRON) until SIGTERM').action(action(cmdWorker));
+program
+  .command('worker')
+  .description('seal on WORMSEAL_SEAL_CRON and run retention apply on WORMSEAL_RETENTION_CRON until SIGTERM')
+  .action(action(cmdWorker));
 
 program
   .command('verify')
