@@ -162,7 +162,12 @@ async function expireOne(deps: RetentionDeps, c: ExpiryCandidate, report: ApplyR
     [c.manifest_key, c.manifest_version_id],
   ] as const) {
     const present = (await deps.store.listVersions(key)).some((v) => v.key === key && v.versionId === version);
-    if (!present) continue; // deleted by an interrupted earlier run
+    if (!present && c.resuming) continue; // deleted by an interrupted earlier run
+    if (!present) {
+      // Gone without wormseal deleting it: never paper over that with a tombstone (verify: missing).
+      await removeTombstoneIntent(deps.pool, c);
+      throw new Error(`${key} version ${version} vanished before expiry deleted it; no tombstone written (verify reports it missing)`);
+    }
     try {
       await deps.store.delete(key, version);
       deleted++;

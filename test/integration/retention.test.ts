@@ -90,16 +90,17 @@ describe('retention apply: expiry, tombstones and holds', () => {
     await ingest(h, Array.from({ length: 3 }, () => makeEvent(ns, 'temp.note')));
     await seal(h, ns);
 
-    const dry = await runCli(['retention', 'apply', '--dry-run', '--json'], { env: h.env });
-    expect(dry.code).toBe(0);
-    expect(JSON.parse(dry.stdout).expired.filter(mine(ns))).toEqual([{ stream, batch_no: 1 }]);
+    // A clock just past batch 1's retain-until: batch 2 (a few seconds younger) is not due yet,
+    // however long this test takes. The server judges by its own clock, already past batch 1's.
+    const clock = fixedClock(new Date(b1!.retain_until.getTime() + 1));
+    const dry = await applyRetention(retentionDeps(h, { clock }), { dryRun: true });
+    expect(dry.expired.filter(mine(ns))).toEqual([{ stream, batch_no: 1 }]);
     expect((await h.store.listVersions(streamPrefix(stream))).length).toBe(4);
 
-    const run = await apply(h);
-    expect({ code: run.code, stderr: run.stderr }).toMatchObject({ code: 0 });
-    expect(Object.keys(run.report).slice(0, 4)).toEqual(['extended', 'expired', 'purged_rows', 'refused']);
-    expect(run.report.expired.filter(mine(ns))).toEqual([{ stream, batch_no: 1 }]);
-    expect(run.report.refused).toEqual([]);
+    const run = await applyRetention(retentionDeps(h, { clock }));
+    expect(run.failures).toEqual([]);
+    expect(run.expired.filter(mine(ns))).toEqual([{ stream, batch_no: 1 }]);
+    expect(run.refused).toEqual([]);
 
     // Batch 1's objects are gone from the bucket (not hidden by delete markers); batch 2's remain.
     const keys = (await h.store.listVersions(streamPrefix(stream))).map((v) => [v.key, v.isDeleteMarker]);
@@ -126,27 +127,11 @@ describe('retention apply: expiry, tombstones and holds', () => {
     expect(cli.code).toBe(0);
     expect(cli.stdout).toContain('VERIFIED');
 
-    // Running again never expires batch 1 twice.
+    // Running again (the CLI, on the real clock) never expires batch 1 twice.
     const again = await apply(h);
+    expect(again.code).toBe(0);
+    expect(Object.keys(again.report).slice(0, 4)).toEqual(['extended', 'expired', 'purged_rows', 'refused']);
     expect(again.report.expired.filter(mine(ns)).map((e) => e.batch_no)).not.toContain(1);
-  });
-
-  it('reports a batch that vanished without a tombstone as missing', async () => {
-    const ns = 'ret-vanished';
-    const stream: StreamId = { namespace: ns, retention_class: 'short' };
-    await ingest(h, Array.from({ length: 4 }, () => makeEvent(ns, 'temp.note')));
-    await seal(h, ns);
-    const [b] = await listBatches(h.pool, stream);
-    await waitForExpiry(h, b!);
-    // Deleted behind wormseal's back once the lock allowed it: no tombstone.
-    await h.store.delete(b!.data_key, b!.data_version_id!);
-    await h.store.delete(b!.manifest_key, b!.manifest_version_id!);
-    const v = await verifyNs(h, ns);
-    expect(v.ok).toBe(false);
-    expect(v.problems.map((p) => [p.batch_no, p.object, p.reason])).toEqual([
-      [1, b!.manifest_key, 'missing'],
-      [1, b!.data_key, 'missing'],
-    ]);
   });
 
   it('keeps a held batch past retain-until, the server refuses its deletion, and it goes on the next apply after release', async () => {
@@ -184,6 +169,44 @@ describe('retention apply: expiry, tombstones and holds', () => {
     expect(after.report.expired.filter(mine(ns))).toEqual([{ stream, batch_no: 1 }]);
     expect(await h.store.listVersions(streamPrefix(stream))).toEqual([]);
     expect((await verifyNs(h, ns))).toMatchObject({ ok: true, batches_expired: 1 });
+  });
+});
+
+// Its own database: the batch it spoils makes every later apply report a failure.
+describe('a batch that vanished behind wormseal', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await setupHarness('retention-vanished', { schedule: TEST_SCHEDULE });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('reports a batch that vanished without a tombstone as missing', async () => {
+    const ns = 'ret-vanished';
+    const stream: StreamId = { namespace: ns, retention_class: 'short' };
+    await ingest(h, Array.from({ length: 4 }, () => makeEvent(ns, 'temp.note')));
+    await seal(h, ns);
+    const [b] = await listBatches(h.pool, stream);
+    await waitForExpiry(h, b!);
+    // Deleted behind wormseal's back once the lock allowed it: no tombstone.
+    await h.store.delete(b!.data_key, b!.data_version_id!);
+    await h.store.delete(b!.manifest_key, b!.manifest_version_id!);
+    const missing = [
+      [1, b!.manifest_key, 'missing'],
+      [1, b!.data_key, 'missing'],
+    ];
+    const v = await verifyNs(h, ns);
+    expect(v.ok).toBe(false);
+    expect(v.problems.map((p) => [p.batch_no, p.object, p.reason])).toEqual(missing);
+    // retention apply does not legitimize it with a tombstone.
+    const run = await applyRetention(retentionDeps(h));
+    expect(run.expired.filter(mine(ns))).toEqual([]);
+    expect(run.failures.filter(mine(ns))).toEqual([
+      { stream, batch_no: 1, step: 'expire', error: expect.stringMatching(/vanished before expiry deleted it; no tombstone written/) },
+    ]);
+    expect((await h.pool.query('SELECT count(*)::int AS n FROM wormseal.tombstones WHERE namespace = $1', [ns])).rows[0].n).toBe(0);
+    expect((await verifyNs(h, ns)).problems.map((p) => [p.batch_no, p.object, p.reason])).toEqual(missing);
   });
 });
 

@@ -24,7 +24,8 @@ CREATE TABLE wormseal.batch_index (
   resources        bytea,
   subjects         bytea,
   PRIMARY KEY (namespace, retention_class, batch_no),
-  FOREIGN KEY (namespace, retention_class, batch_no) REFERENCES wormseal.batches
+  -- Derived data only: it goes with its batch row (verify reports a batch row that disappears).
+  FOREIGN KEY (namespace, retention_class, batch_no) REFERENCES wormseal.batches ON DELETE CASCADE
 );
 
 -- Legal holds, one row per placement. A matter has at most one active hold.
