@@ -204,7 +204,7 @@ describe('legal holds', () => {
     expect((await verify(ns)).problems).toEqual([]);
   });
 
-  it('a SIGKILL during hold placement, after some objects were flagged, is completed by the next run', async () => {
+  it('a SIGKILL during hold placement or release, after some objects were flagged, is completed by the next run', async () => {
     const ns = 'killed';
     const stream: StreamId = { namespace: ns, retention_class: 'sox-7y' };
     await ingest(Array.from({ length: 30 }, () => makeEvent(ns)));
@@ -234,14 +234,27 @@ describe('legal holds', () => {
     const midShow = await cli<HoldDetail>(['hold', 'show', 'M-kill']);
     expect(midShow.out).toMatchObject({ objects_not_held: 10, hold: { state: 'active' } });
 
-    // The next retention run (or hold command) completes the placement.
-    const run = await runCli(['retention', 'apply', '--json'], { env: h.env });
-    expect(run.code).toBe(0);
-    const report = JSON.parse(run.stdout);
-    expect(report.legal_holds.flagged_on.map((x: { batch_no: number }) => x.batch_no)).toEqual([2, 3, 4, 5, 6]);
+    // The next hold command completes the placement (here: a hold on another matter)...
+    const next = await cli<PlaceReport>(['hold', 'place', '--matter', 'M-next', '--reason', 'r', '--by', 'legal', '--namespace', 'nothing-sealed-here']);
+    expect(next.code).toBe(0);
+    expect(next.out.batches).toBe(0);
+    expect(next.out.reconcile.flagged_on.map((x) => x.batch_no)).toEqual([2, 3, 4, 5, 6]);
     expect(await Promise.all(batches.map(flags))).toEqual(Array.from({ length: 6 }, () => [true, true]));
     expect((await verify(ns)).problems).toEqual([]);
     expect((await cli<HoldDetail>(['hold', 'show', 'M-kill'])).out.objects_not_held).toBe(0);
+
+    // ...and so would `retention apply`: killed again while releasing, it completes the release.
+    const killedRelease = await runCli(['hold', 'release', '--matter', 'M-kill', '--reason', 'r', '--by', 'legal'], {
+      env: { ...h.env, WORMSEAL_TEST_KILL_AT: 'hold-after-first-flag' },
+    });
+    expect(killedRelease.signal).toBe('SIGKILL');
+    expect((await Promise.all(batches.map(flags))).filter(([d]) => d).length).toBe(5);
+    const run = await runCli(['retention', 'apply', '--json'], { env: h.env });
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout).legal_holds.flagged_off.map((x: { batch_no: number }) => x.batch_no)).toEqual([2, 3, 4, 5, 6]);
+    expect(await Promise.all(batches.map(flags))).toEqual(Array.from({ length: 6 }, () => [false, false]));
+    expect((await verify(ns)).problems).toEqual([]);
+    expect((await runCli(['hold', 'release', '--matter', 'M-next', '--reason', 'r', '--by', 'legal'], { env: h.env })).code).toBe(0);
   });
 
   it('a batch pending while a hold is placed still ends up held (the sealer looks again at commit)', async () => {
