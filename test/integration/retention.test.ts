@@ -3,72 +3,20 @@
  * batches past retain-until (and the server refuses their deletion), the server refuses every
  * early deletion even when wormseal's own clock says otherwise, lengthened classes extend existing
  * locks while shortened ones leave them alone, and hot rows leave Postgres only through the purge
- * path.
+ * path (test/integration/purge.test.ts).
  */
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { streamPrefix } from '../../src/archive/layout.js';
 import { LockRefusedError } from '../../src/archive/store.js';
-import { fixedClock, systemClock } from '../../src/config/clock.js';
-import { listBatches, type BatchRow, type StreamId } from '../../src/db/batches.js';
-import { appendEvents } from '../../src/events/ingest.js';
-import type { EventInput } from '../../src/events/schema.js';
-import { applyRetention, type ApplyReport, type RetentionDeps } from '../../src/retention/apply.js';
+import { fixedClock } from '../../src/config/clock.js';
+import { listBatches, type StreamId } from '../../src/db/batches.js';
+import { applyRetention } from '../../src/retention/apply.js';
 import { buildSchedule, type ScheduleFile } from '../../src/retention/schedule.js';
-import { sealAll } from '../../src/seal/seal.js';
-import { verifyArchive } from '../../src/verify/archive.js';
-import type { VerifyReport } from '../../src/verify/problems.js';
-import { runCli, setupHarness, TEST_SCHEDULE, waitFor, waitUntilSealable, type Harness } from './harness.js';
-
-let eventNo = 0;
-function makeEvent(namespace: string, eventType: string, over: Partial<EventInput> = {}): EventInput {
-  const n = eventNo++;
-  return {
-    event_id: randomUUID(),
-    namespace,
-    event_type: eventType,
-    occurred_at: new Date(Date.UTC(2026, 10, 5, 9, 0, 0) + n * 1000).toISOString(),
-    actor: { id: `u_${n % 4}`, type: 'user' },
-    resource: { type: 'note', id: `n_${n}` },
-    outcome: 'success',
-    ...over,
-  };
-}
-
-async function ingest(h: Harness, events: EventInput[]): Promise<void> {
-  const res = await appendEvents({ pool: h.pool, clock: systemClock, schedule: h.schedule, maxEventBytes: 65536 }, events);
-  expect(res).toMatchObject({ accepted: events.length, rejected: 0 });
-}
-
-async function seal(h: Harness, namespace: string, batchSize = 100): Promise<void> {
-  await waitUntilSealable(h.pool, namespace);
-  const r = await sealAll(h.sealDeps({ batchSize }), { namespace });
-  expect(r.failures).toEqual([]);
-}
-
-function retentionDeps(h: Harness, over: Partial<RetentionDeps> = {}): RetentionDeps {
-  return { pool: h.pool, store: h.store, clock: systemClock, logger: h.logger, schedule: h.schedule, hotWindow: 'P30D', ...over };
-}
-
-/** Wait (really: classes of a few seconds) until the S3 server's clock is past a batch's retain-until. */
-async function waitForExpiry(h: Harness, b: BatchRow): Promise<void> {
-  await waitFor(`retain-until ${b.retain_until.toISOString()} to pass on the server`, async () => (await h.store.serverTime()) > b.retain_until, 30_000);
-}
-
-async function verifyNs(h: Harness, namespace: string): Promise<VerifyReport> {
-  return verifyArchive({ pool: h.pool, store: h.store, logger: h.logger }, { namespace });
-}
-
-const apply = async (h: Harness, env: Record<string, string> = {}) => {
-  const r = await runCli(['retention', 'apply', '--json'], { env: { ...h.env, ...env } });
-  return { ...r, report: (r.stdout ? JSON.parse(r.stdout) : undefined) as ApplyReport };
-};
-
-const mine = (ns: string) => (r: { stream?: { namespace: string } }) => r.stream?.namespace === ns;
+import { runCli, setupHarness, TEST_SCHEDULE, type Harness } from './harness.js';
+import { apply, ingest, makeEvent, mine, retentionDeps, seal, verifyNs, waitForExpiry } from './retention-support.js';
 
 describe('retention apply: expiry, tombstones and holds', () => {
   let h: Harness;
@@ -326,98 +274,5 @@ describe('changing a class duration', () => {
     // And `retention show` prints the schedule in force.
     const show = await runCli(['retention', 'show', '--json'], { env: { ...h.env, ...env } });
     expect(JSON.parse(show.stdout)).toMatchObject({ source: env.WORMSEAL_RETENTION_FILE, default: 'mid', classes: [{ name: 'mid', duration: 'PT30M' }] });
-  });
-});
-
-describe('hot-row purge', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await setupHarness('retention-purge', { schedule: TEST_SCHEDULE });
-  });
-  afterAll(async () => {
-    await h?.close();
-  });
-
-  const hotRows = async (ns: string) =>
-    (await h.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM wormseal.events WHERE namespace = $1', [ns])).rows[0]!.n;
-
-  it('purges sealed rows past the hot window, never held or unsealed ones; verify stays green; plain DELETE is still refused', async () => {
-    await ingest(h, Array.from({ length: 6 }, () => makeEvent('purge-free', 'payment.created')));
-    await ingest(h, Array.from({ length: 4 }, () => makeEvent('purge-held', 'payment.created')));
-    await seal(h, 'purge-free', 3);
-    await seal(h, 'purge-held', 2);
-    const placed = await runCli(['hold', 'place', '--matter', 'M-purge', '--reason', 'r', '--by', 'legal', '--namespace', 'purge-held', '--json'], { env: h.env });
-    expect(placed.code).toBe(0);
-    // Written after the last seal: not sealed, so never purged.
-    await ingest(h, Array.from({ length: 2 }, () => makeEvent('purge-free', 'payment.created')));
-
-    const defaults = await apply(h);
-    expect(defaults.report.purged_rows).toBe(0); // nothing is 30 days old
-    const run = await apply(h, { WORMSEAL_HOT_WINDOW: 'PT0S' });
-    expect(run.code).toBe(0);
-    expect(run.report).toMatchObject({ purged_rows: 6, purged_batches: 2 });
-    expect(await hotRows('purge-free')).toBe(2);
-    expect(await hotRows('purge-held')).toBe(4);
-    const purged = await h.pool.query("SELECT batch_no::int, hot_purged_rows::int FROM wormseal.batches WHERE namespace = 'purge-free' ORDER BY 1");
-    expect(purged.rows).toEqual([
-      { batch_no: 1, hot_purged_rows: 3 },
-      { batch_no: 2, hot_purged_rows: 3 },
-    ]);
-    const v = await verifyNs(h, 'purge-free');
-    expect(v.problems).toEqual([]);
-    expect(v).toMatchObject({ ok: true, batches_checked: 2, events_checked: 6 });
-
-    // The gate is only open inside the purge function: a superuser's DELETE is still refused.
-    const err = await h.pool.query("DELETE FROM wormseal.events WHERE namespace = 'purge-free'").then(
-      () => undefined,
-      (e: pg.DatabaseError) => e,
-    );
-    expect({ code: err?.code, message: err?.message }).toEqual({ code: '42501', message: 'wormseal.events is append-only: DELETE refused' });
-    expect(await hotRows('purge-free')).toBe(2);
-    // And only the schema owner and wormseal_worker may run the purge function.
-    const grants = await h.pool.query<{ grantee: string }>(
-      `SELECT grantee FROM information_schema.routine_privileges WHERE routine_schema = 'wormseal' AND routine_name = 'purge_hot_rows' ORDER BY 1`,
-    );
-    expect(grants.rows.map((r) => r.grantee)).toEqual(expect.arrayContaining(['wormseal_worker']));
-    expect(grants.rows.map((r) => r.grantee)).not.toContain('PUBLIC');
-    expect(grants.rows.map((r) => r.grantee)).not.toContain('wormseal_writer');
-
-    // After release the held batches' rows go too.
-    await runCli(['hold', 'release', '--matter', 'M-purge', '--reason', 'done', '--by', 'legal'], { env: h.env });
-    const later = await apply(h, { WORMSEAL_HOT_WINDOW: 'PT0S' });
-    expect(later.report).toMatchObject({ purged_rows: 4, purged_batches: 2 });
-    expect((await verifyNs(h, 'purge-held')).problems).toEqual([]);
-  });
-
-  it('the worker runs retention apply on WORMSEAL_RETENTION_CRON', async () => {
-    const ns = 'purge-worker';
-    await ingest(h, Array.from({ length: 3 }, () => makeEvent(ns, 'temp.note')));
-    await seal(h, ns);
-    const [b] = await listBatches(h.pool, { namespace: ns, retention_class: 'short' });
-    await waitForExpiry(h, b!);
-    const { spawn } = await import('node:child_process');
-    const { ROOT } = await import('./harness.js');
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'worker'], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...h.env, WORMSEAL_SEAL_CRON: '0 0 1 1 *', WORMSEAL_RETENTION_CRON: '*/2 * * * * *' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    try {
-      await waitFor('the worker to expire the batch', async () => {
-        const t = await h.pool.query('SELECT expired_at FROM wormseal.tombstones WHERE namespace = $1', [ns]);
-        return t.rows[0]?.expired_at ? true : undefined;
-      }, 60_000).catch((e) => {
-        throw new Error(`${(e as Error).message}; worker stderr:\n${stderr}`);
-      });
-    } finally {
-      const exited = new Promise((r) => child.once('close', r));
-      child.kill('SIGTERM');
-      await exited;
-    }
-    expect(stderr).toContain('retention on "*/2 * * * * *"');
-    expect(stderr).toMatch(/retention run: \d+ batch\(es\) expired/);
-    expect(await h.store.listVersions(streamPrefix({ namespace: ns, retention_class: 'short' }))).toEqual([]);
   });
 });
