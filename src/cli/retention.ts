@@ -60,7 +60,8 @@ function printHuman(r: ApplyReport): void {
   if (flags) println(`legal hold flags completed on ${flags} batch(es)`);
   println(
     r.dry_run
-      ? `dry run: ${r.extended.length} to extend, ${r.expired.length} to expire, ${r.held.length} held; nothing changed`
+      ? `dry run: ${r.extended.length} to extend, ${r.expired.length} to expire, ${r.held.length} held, ` +
+          `${r.purged_rows} hot row(s) of ${r.purged_batches} batch(es) to purge; nothing changed`
       : `${r.extended.length} extended, ${r.expired.length} expired, ${r.held.length} held, ${r.refused.length} refused, ` +
           `${r.purged_rows} hot row(s) purged from ${r.purged_batches} batch(es)`,
   );

@@ -161,6 +161,23 @@ export async function recordRetainUntil(db: Queryable, b: BatchRef, until: Date)
   );
 }
 
+/**
+ * What purge_hot_rows would remove now (for --dry-run): the same batch conditions, counted from
+ * the registry without touching a row.
+ */
+export async function countPurgeable(db: Queryable, hotWindow: string): Promise<{ batches: number; rows: number }> {
+  const res = await db.query<{ batches: number; rows: string }>(
+    `SELECT count(*)::int AS batches, coalesce(sum(bt.leaf_count), 0)::text AS rows
+     FROM wormseal.batches bt
+     WHERE bt.state = 'sealed' AND bt.hot_purged_at IS NULL AND bt.committed_at < now() - $1::interval
+       AND NOT EXISTS (SELECT 1 FROM wormseal.hold_batches hb JOIN wormseal.holds h USING (hold_id)
+                       WHERE h.released_at IS NULL AND hb.namespace = bt.namespace
+                         AND hb.retention_class = bt.retention_class AND hb.batch_no = bt.batch_no)`,
+    [hotWindow],
+  );
+  return { batches: res.rows[0]!.batches, rows: Number(res.rows[0]!.rows) };
+}
+
 /** Run the narrow purge path (wormseal.purge_hot_rows) until nothing is left to purge. */
 export async function purgeHotRows(db: Queryable, hotWindow: string, perCall = 50): Promise<{ batches: number; rows: number }> {
   let batches = 0;

@@ -3,6 +3,7 @@ import { isBatchHeld, lockHoldsShared, type BatchRef } from '../db/holds.js';
 import { withTransaction } from '../db/pool.js';
 import {
   completeTombstone,
+  countPurgeable,
   insertTombstoneIntent,
   listExpiryCandidates,
   listLiveBatchesOfClass,
@@ -52,7 +53,8 @@ function ref(b: BatchRef): Ref {
  * whose duration grew (COMPLIANCE only extends, so a shorter class is reported and left alone);
  * delete expired, unheld batches leaving a tombstone and a batch.expired event; purge hot rows past
  * the hot window. The S3 server has the last word on every deletion: a refusal is reported and
- * nothing is recorded for that batch. With dryRun nothing is changed anywhere.
+ * nothing is recorded for that batch. With dryRun nothing is changed anywhere, and the report says
+ * what would be extended, expired and purged.
  */
 export async function applyRetention(deps: RetentionDeps, opts: { dryRun?: boolean } = {}): Promise<ApplyReport> {
   const dryRun = opts.dryRun === true;
@@ -72,11 +74,9 @@ export async function applyRetention(deps: RetentionDeps, opts: { dryRun?: boole
   if (!dryRun) report.legal_holds = await reconcileLegalHolds(deps);
   await extendLocks(deps, dryRun, report);
   await expireBatches(deps, dryRun, report);
-  if (!dryRun) {
-    const purged = await purgeHotRows(deps.pool, deps.hotWindow);
-    report.purged_rows = purged.rows;
-    report.purged_batches = purged.batches;
-  }
+  const purged = dryRun ? await countPurgeable(deps.pool, deps.hotWindow) : await purgeHotRows(deps.pool, deps.hotWindow);
+  report.purged_rows = purged.rows;
+  report.purged_batches = purged.batches;
   return report;
 }
 

@@ -35,6 +35,9 @@ describe('hot-row purge', () => {
 
     const defaults = await apply(h);
     expect(defaults.report.purged_rows).toBe(0); // nothing is 30 days old
+    const dry = await runCli(['retention', 'apply', '--dry-run', '--json'], { env: { ...h.env, WORMSEAL_HOT_WINDOW: 'PT0S' } });
+    expect(JSON.parse(dry.stdout)).toMatchObject({ dry_run: true, purged_rows: 6, purged_batches: 2 });
+    expect(await hotRows('purge-free')).toBe(8);
     const run = await apply(h, { WORMSEAL_HOT_WINDOW: 'PT0S' });
     expect(run.code).toBe(0);
     expect(run.report).toMatchObject({ purged_rows: 6, purged_batches: 2 });
