@@ -153,7 +153,11 @@ export async function cmdWorker(): Promise<number> {
     retentionExpression,
     () => {
       retaining = runRetentionJob(rDeps)
-        .then((r) => ctx.logger.info(`retention run: ${r.expired.length} batch(es) expired, ${r.extended.length} extended, ${r.purged_rows} hot row(s) purged`))
+        .then((r) =>
+          ctx.logger.info(
+            `retention run: ${r.expired.length} batch(es) expired, ${r.extended.length} extended, ${r.purged_rows} hot row(s) purged`,
+          ),
+        )
         .catch((e) => ctx.logger.error(`retention run failed: ${(e as Error).message}`));
       return retaining;
     },
