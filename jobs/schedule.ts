@@ -5,6 +5,8 @@
 export const SCHEDULES = {
   /** Seal everything below the horizon. WORMSEAL_SEAL_CRON overrides. */
   seal: '* * * * *',
+  /** Extend, expire and purge (wormseal retention apply), daily at 03:17. WORMSEAL_RETENTION_CRON overrides. */
+  retention: '17 3 * * *',
 } as const;
 
 export type JobName = keyof typeof SCHEDULES;

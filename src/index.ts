@@ -71,3 +71,7 @@ export type { ObjectStore } from './archive/store.js';
 export { builtinSchedule } from './retention/builtin.js';
 export { buildSchedule, loadScheduleFile, classify, type RetentionSchedule } from './retention/schedule.js';
 export { systemClock, fixedClock, type Clock } from './config/clock.js';
+export { applyRetention, type ApplyReport, type RetentionDeps } from './retention/apply.js';
+export { placeHold, releaseHold, showHold, HoldError, type PlaceReport, type ReleaseReport, type HoldDetail } from './holds/holds.js';
+export { reconcileLegalHolds } from './holds/reconcile.js';
+export { parseScope, type HoldScope } from './holds/scope.js';

@@ -2,19 +2,22 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import cron from 'node-cron';
 import { SCHEDULES } from '../../jobs/schedule.js';
+import { run as runRetentionJob } from '../../jobs/retention.js';
 import { run as runSealJob } from '../../jobs/seal.js';
 import { createLockedBucket } from '../archive/bucket.js';
 import { checkBucket, checkClockSkew, type BucketCheck } from '../archive/protection.js';
 import { migrate, migrationStatus } from '../db/migrate.js';
 import { appendEventTexts, type IngestError } from '../events/ingest.js';
 import type { SealDeps } from '../seal/deps.js';
-import { sealAll, type FaultPoint } from '../seal/seal.js';
+import { sealAll } from '../seal/seal.js';
 import { verifyArchive } from '../verify/archive.js';
 import { formatProblem, type VerifyReport } from '../verify/problems.js';
 import { clock, createContext, type Context } from './context.js';
 import { EXIT, printJson, println } from './output.js';
 import { createProgress, progressWanted } from './progress.js';
 import { reportPathProblem, writeVerifyReport } from './report.js';
+import { faultsFromEnv } from './faults.js';
+import { retentionDeps } from './retention.js';
 
 type Json = { json?: boolean };
 
@@ -76,19 +79,6 @@ export async function cmdIngest(file: string | undefined, opts: Json): Promise<n
   }
 }
 
-/**
- * Crash-test hook, read here at the CLI edge only: WORMSEAL_TEST_KILL_AT=<point> makes the process
- * SIGKILL itself at that point of the sealing protocol. The integration tests use it to prove every
- * point resumes cleanly; nothing else should set it.
- */
-function faultsFromEnv(): SealDeps['faults'] {
-  const at = process.env.WORMSEAL_TEST_KILL_AT as FaultPoint | undefined;
-  if (!at) return undefined;
-  return (point) => {
-    if (point === at) process.kill(process.pid, 'SIGKILL');
-  };
-}
-
 function sealDeps(ctx: Context): SealDeps {
   const faults = faultsFromEnv();
   return {
@@ -129,10 +119,16 @@ export async function cmdSeal(opts: Json & { namespace?: string }): Promise<numb
 export async function cmdWorker(): Promise<number> {
   const ctx = createContext('db+s3');
   const expression = ctx.config.sealCron ?? SCHEDULES.seal;
-  if (!cron.validate(expression)) {
-    await ctx.close();
-    ctx.logger.error(`WORMSEAL_SEAL_CRON: not a valid cron expression: ${expression}`);
-    return EXIT.USAGE;
+  const retentionExpression = ctx.config.retentionCron ?? SCHEDULES.retention;
+  for (const [name, expr] of [
+    ['WORMSEAL_SEAL_CRON', expression],
+    ['WORMSEAL_RETENTION_CRON', retentionExpression],
+  ] as const) {
+    if (!cron.validate(expr)) {
+      await ctx.close();
+      ctx.logger.error(`${name}: not a valid cron expression: ${expr}`);
+      return EXIT.USAGE;
+    }
   }
   const deps = sealDeps(ctx);
   let running: Promise<void> | undefined;
@@ -152,18 +148,37 @@ export async function cmdWorker(): Promise<number> {
       });
   };
   const task = cron.schedule(expression, tick, { noOverlap: false });
-  ctx.logger.info(`worker started: sealing on "${expression}" into ${deps.store.name}`);
+  // Retention runs on its own schedule; node-cron's noOverlap skips a tick while a run is going.
+  const rDeps = retentionDeps(ctx);
+  let retaining: Promise<void> | undefined;
+  const retentionTask = cron.schedule(
+    retentionExpression,
+    () => {
+      retaining = runRetentionJob(rDeps)
+        .then((r) =>
+          ctx.logger.info(
+            `retention run: ${r.expired.length} batch(es) expired, ${r.extended.length} extended, ${r.purged_rows} hot row(s) purged`,
+          ),
+        )
+        .catch((e) => ctx.logger.error(`retention run failed: ${(e as Error).message}`));
+      return retaining;
+    },
+    { noOverlap: true },
+  );
+  ctx.logger.info(`worker started: sealing on "${expression}" into ${deps.store.name}; retention on "${retentionExpression}"`);
   tick();
   await new Promise<void>((resolve) => {
     const stop = (sig: string) => {
       ctx.logger.info(`${sig}: stopping after the current run`);
       void task.stop();
+      void retentionTask.stop();
       resolve();
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
   await running;
+  await retaining;
   await ctx.close();
   ctx.logger.info('worker stopped');
   return EXIT.OK;
@@ -193,12 +208,13 @@ export async function cmdVerify(opts: Json & { namespace?: string; report?: stri
       println(
         `${report.batches_valid}/${report.batches_checked} batches valid, ${report.events_checked} events checked in ` +
           `${report.streams_checked} stream(s); ${report.problems.length} problem(s)` +
+          (report.batches_expired ? `; ${report.batches_expired} expired batch(es) tombstoned` : '') +
           (report.pending_batches ? `; ${report.pending_batches} batch(es) pending sealing` : ''),
       );
       println(report.ok ? 'VERIFIED' : 'NOT VERIFIED');
     }
     if (opts.report) {
-      await writeVerifyReport(opts.report, report, { config: ctx.config, namespace: opts.namespace, now: clock.now() });
+      await writeVerifyReport(opts.report, report, { config: ctx.config, pool: ctx.pool, namespace: opts.namespace, now: clock.now() });
       if (!opts.json) println(`report written to ${opts.report}`);
     }
     return report.ok ? EXIT.OK : EXIT.FAILED;

@@ -4,6 +4,8 @@ import { dirname, join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../config/errors.js';
 import { cmdBucketCreate, cmdDoctor, cmdIngest, cmdMigrate, cmdSeal, cmdVerify, cmdWorker } from './commands.js';
+import { registerHoldCommands } from './holds.js';
+import { registerRetentionCommands } from './retention.js';
 import { EXIT } from './output.js';
 
 const ENV_HELP = `
@@ -18,6 +20,8 @@ Environment:
   WORMSEAL_SEAL_CRON      worker schedule, node-cron syntax (default "* * * * *")
   WORMSEAL_RETENTION_FILE JSON retention schedule replacing the built-in one
   WORMSEAL_LAG_WARN_SECONDS  warn when an open transaction holds sealing back longer (default 300)
+  WORMSEAL_HOT_WINDOW     how long sealed rows stay in Postgres before retention apply purges them (ISO 8601, default P30D)
+  WORMSEAL_RETENTION_CRON worker's retention apply schedule, node-cron syntax (default "17 3 * * *")
 
 Exit codes: 0 done / verified, 1 something failed or did not verify, 2 usage or configuration error.`;
 
@@ -62,7 +66,10 @@ program
   .addOption(json())
   .action(action((o: { json?: boolean; namespace?: string }) => cmdSeal(o)));
 
-program.command('worker').description('seal on a schedule (WORMSEAL_SEAL_CRON) until SIGTERM').action(action(cmdWorker));
+program
+  .command('worker')
+  .description('seal on WORMSEAL_SEAL_CRON and run retention apply on WORMSEAL_RETENTION_CRON until SIGTERM')
+  .action(action(cmdWorker));
 
 program
   .command('verify')
@@ -86,6 +93,9 @@ bucket
   .option('--default-retention-days <days>', 'default COMPLIANCE retention for objects written without lock headers', '1')
   .addOption(json())
   .action(action((o: { json?: boolean; defaultRetentionDays: string }) => cmdBucketCreate(o)));
+
+registerRetentionCommands(program, { json, action });
+registerHoldCommands(program, { json, action });
 
 try {
   await program.parseAsync(process.argv);

@@ -2,6 +2,10 @@ import { constants } from 'node:fs';
 import { access, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Config } from '../config/config.js';
+import type { Pool } from '../db/pool.js';
+import { listHoldSummaries } from '../holds/holds.js';
+import { describeScope } from '../holds/scope.js';
+import type { HoldEntry } from '../report/model.js';
 import { buildReportModel } from '../report/build.js';
 import { renderReport } from '../report/render.js';
 import type { VerifyReport } from '../verify/problems.js';
@@ -34,14 +38,32 @@ export function archiveSubject(config: Config, namespace: string | undefined): s
   return `s3://${config.bucket} · ${database}${namespace ? ` · namespace ${namespace} only` : ''}`;
 }
 
-export async function writeVerifyReport(path: string, report: VerifyReport, opts: { config: Config; namespace: string | undefined; now: Date }): Promise<void> {
+/** Every hold, active or released, for the report's holds section. */
+async function holdEntries(pool: Pool): Promise<HoldEntry[]> {
+  return (await listHoldSummaries({ pool }, { all: true })).map((h) => ({
+    matter: h.matter,
+    scope: describeScope(h.scope),
+    placed_at: h.placed_at,
+    placed_by: h.placed_by,
+    reason: h.reason,
+    batches_covered: h.batches,
+    active: h.state === 'active',
+    released_at: h.released_at,
+    released_by: h.released_by,
+  }));
+}
+
+export async function writeVerifyReport(
+  path: string,
+  report: VerifyReport,
+  opts: { config: Config; pool: Pool; namespace: string | undefined; now: Date },
+): Promise<void> {
   const model = buildReportModel({
     report,
     subject: archiveSubject(opts.config, opts.namespace),
     generatedAt: opts.now,
     schedule: opts.config.schedule,
-    // The holds registry arrives with the issue "Retention schedules and legal holds".
-    holds: null,
+    holds: await holdEntries(opts.pool),
   });
   await writeFile(path, renderReport(model));
 }

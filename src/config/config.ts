@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { builtinSchedule } from '../retention/builtin.js';
+import { parseDuration } from '../retention/duration.js';
 import { loadScheduleFile, type RetentionSchedule } from '../retention/schedule.js';
 import { ConfigError } from './errors.js';
 
@@ -19,6 +20,9 @@ export interface Config {
   sealCron: string | undefined;
   lagWarnSeconds: number;
   schedule: RetentionSchedule;
+  /** ISO 8601 duration sealed hot rows stay in Postgres before `retention apply` purges them. */
+  hotWindow: string;
+  retentionCron: string | undefined;
 }
 
 const positiveInt = (name: string, dflt: number, max: number) =>
@@ -61,6 +65,18 @@ const envSchema = z.object({
   WORMSEAL_SEAL_CRON: z.string().min(1).optional(),
   WORMSEAL_LAG_WARN_SECONDS: positiveInt('WORMSEAL_LAG_WARN_SECONDS', 300, 86_400 * 30),
   WORMSEAL_RETENTION_FILE: z.string().min(1).optional(),
+  WORMSEAL_HOT_WINDOW: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      try {
+        return parseDuration(v ?? 'P30D').text;
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', message: `WORMSEAL_HOT_WINDOW: ${(e as Error).message}` });
+        return z.NEVER;
+      }
+    }),
+  WORMSEAL_RETENTION_CRON: z.string().min(1).optional(),
 });
 
 /** What each command needs; `migrate` needs no bucket, `ingest` no S3 at all. */
@@ -95,5 +111,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, needs: Needs = 'db+s3'): Conf
     sealCron: e.WORMSEAL_SEAL_CRON,
     lagWarnSeconds: e.WORMSEAL_LAG_WARN_SECONDS,
     schedule: e.WORMSEAL_RETENTION_FILE ? loadScheduleFile(e.WORMSEAL_RETENTION_FILE) : builtinSchedule(),
+    hotWindow: e.WORMSEAL_HOT_WINDOW,
+    retentionCron: e.WORMSEAL_RETENTION_CRON,
   };
 }

@@ -58,6 +58,14 @@ export interface WindowRow {
   txid: bigint;
   seq: bigint;
   canonical: Buffer;
+  // Columns the per-batch hold index is built from (src/holds/keyindex.ts), read with the window
+  // so the sealer never parses canonical bytes for them.
+  actor_id: string;
+  resource_type: string | null;
+  resource_id: string | null;
+  subject_id: string | null;
+  event_type: string;
+  occurred_at: Date;
 }
 
 export interface Position {
@@ -107,14 +115,15 @@ export async function readWindow(
   first: Position,
   last: Position,
 ): Promise<WindowRow[]> {
-  const res = await db.query<{ event_id: string; txid: string; seq: string; canonical: Buffer }>(
-    `SELECT event_id, txid::text, seq::text, canonical FROM wormseal.events
+  const res = await db.query<Omit<WindowRow, 'txid' | 'seq'> & { txid: string; seq: string }>(
+    `SELECT event_id, txid::text, seq::text, canonical, actor_id, resource_type, resource_id, subject_id, event_type, occurred_at
+     FROM wormseal.events
      WHERE namespace = $1 AND retention_class = $2
        AND (txid, seq) >= ($3::xid8, $4::bigint) AND (txid, seq) <= ($5::xid8, $6::bigint)
      ORDER BY wormseal.events.txid, wormseal.events.seq`,
     [stream.namespace, stream.retention_class, first.txid.toString(), first.seq.toString(), last.txid.toString(), last.seq.toString()],
   );
-  return res.rows.map((r) => ({ event_id: r.event_id, txid: BigInt(r.txid), seq: BigInt(r.seq), canonical: r.canonical }));
+  return res.rows.map((r) => ({ ...r, txid: BigInt(r.txid), seq: BigInt(r.seq) }));
 }
 
 /** The xmin horizon: every transaction with a lower id has committed or aborted. */

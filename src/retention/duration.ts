@@ -47,3 +47,12 @@ export function addDuration(from: Date, d: Duration): Date {
   return new Date(base + d.days * 86_400_000 + Math.round(d.seconds * 1000));
 }
 
+
+/**
+ * retain-until of a batch sealed at `sealedAt` under a class of duration `d`. Rounded up to the
+ * whole second: Object Lock stores whole seconds on some servers, and a lock read back must never
+ * look weaker than the one asked for by a fraction of a second.
+ */
+export function retainUntilFor(sealedAt: Date, d: Duration): Date {
+  return new Date(Math.ceil(addDuration(sealedAt, d).getTime() / 1000) * 1000);
+}

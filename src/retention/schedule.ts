@@ -30,7 +30,7 @@ export interface RetentionSchedule {
 export const CLASS_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 // A pattern is a dotted event type whose segments may be `*` (one segment) or end in `**`-free `*`:
 // `payment.*` matches payment.created and payment.refund.issued; `user.login` matches only itself.
-const PATTERN = /^(\*|[a-z0-9_]+)(\.(\*|[a-z0-9_]+))*$/;
+export const PATTERN = /^(\*|[a-z0-9_]+)(\.(\*|[a-z0-9_]+))*$/;
 
 const fileSchema = z
   .object({
@@ -94,7 +94,8 @@ export function loadScheduleFile(path: string): RetentionSchedule {
   return buildSchedule(json, path);
 }
 
-function matches(pattern: string, eventType: string): boolean {
+/** Does an event type match a rule pattern (`payment.*`, `user.login`)? Also used by hold scopes. */
+export function matchesPattern(pattern: string, eventType: string): boolean {
   const p = pattern.split('.');
   const t = eventType.split('.');
   // A trailing `*` covers any deeper nesting (payment.* covers payment.refund.issued).
@@ -114,7 +115,7 @@ function specificity(pattern: string): number {
 export function classify(schedule: RetentionSchedule, eventType: string): RetentionClass {
   let best: RetentionRule | undefined;
   for (const rule of schedule.rules) {
-    if (matches(rule.match, eventType) && (!best || specificity(rule.match) > specificity(best.match))) best = rule;
+    if (matchesPattern(rule.match, eventType) && (!best || specificity(rule.match) > specificity(best.match))) best = rule;
   }
   return schedule.classes.get(best ? best.class : schedule.defaultClass)!;
 }

@@ -17,7 +17,9 @@ import {
 } from '../db/batches.js';
 import { findNextWindow, oldestOpenTransaction, readHorizon, readWindow } from '../db/events.js';
 import { leafHash, merkleRoot } from '../merkle/index.js';
-import { addDuration } from '../retention/duration.js';
+import { BatchIndexBuilder } from '../holds/keyindex.js';
+import { commitWithHolds, holdsForBatch } from '../holds/sealing.js';
+import { retainUntilFor } from '../retention/duration.js';
 import type { RetentionClass } from '../retention/schedule.js';
 import { SealAlarmError, UnsafeBucketError } from './errors.js';
 import { ensureLock, putOnce } from './objects.js';
@@ -38,6 +40,8 @@ export interface SealedBatch {
   retain_until: string;
   objects: SealedObject[];
   resumed: boolean;
+  /** The objects carry the S3 legal hold: an active hold may cover this batch. */
+  legal_hold: boolean;
 }
 
 export interface SealFailure {
@@ -60,12 +64,6 @@ export type FaultPoint = 'after-pending' | 'after-data-upload' | 'after-manifest
 
 function streamName(s: StreamId): string {
   return `${s.namespace}/${s.retention_class}`;
-}
-
-// Object Lock stores whole seconds on some servers: round up so the lock we read back is never
-// "weaker" than the one we asked for by a fraction of a second.
-function ceilToSecond(d: Date): Date {
-  return new Date(Math.ceil(d.getTime() / 1000) * 1000);
 }
 
 /**
@@ -164,7 +162,7 @@ async function sealNextBatch(
       last: w.last,
       leaf_count: w.count,
       sealed_at: sealedAt,
-      retain_until: ceilToSecond(addDuration(sealedAt, cls.duration)),
+      retain_until: retainUntilFor(sealedAt, cls.duration),
       data_key: dataKey(stream, batchNo),
       manifest_key: manifestKey(stream, batchNo),
     };
@@ -215,6 +213,10 @@ async function completeBatch(
     );
   }
   const lines = rows.map((r) => r.canonical);
+  const indexBuilder = new BatchIndexBuilder();
+  for (const r of rows) indexBuilder.add(r);
+  const index = indexBuilder.finish();
+  const legalHold = (await holdsForBatch(client, stream, index)).length > 0;
   const data = buildDataObject(lines);
   const root = merkleRoot(lines.map((l) => leafHash(l)));
   const manifest: Manifest = {
@@ -246,18 +248,22 @@ async function completeBatch(
   };
   const encoded = encodeManifest(manifest);
   const lock: ObjectLock = { mode: 'COMPLIANCE', retainUntil: batch.retain_until };
-  const dataPut = await putOnce(store, batch.data_key, data, { lock, legalHold: false, contentType: 'application/gzip' });
+  const dataPut = await putOnce(store, batch.data_key, data, { lock, legalHold, contentType: 'application/gzip' });
   await deps.faults?.('after-data-upload');
   const manPut = await putOnce(store, batch.manifest_key, encoded.bytes, {
     lock,
-    legalHold: false,
+    legalHold,
     contentType: 'application/json',
   });
   await deps.faults?.('after-manifest-upload');
-  await ensureLock(store, batch.data_key, dataPut.versionId, lock, false);
-  await ensureLock(store, batch.manifest_key, manPut.versionId, lock, false);
+  await ensureLock(store, batch.data_key, dataPut.versionId, lock, legalHold);
+  await ensureLock(store, batch.manifest_key, manPut.versionId, lock, legalHold);
   await deps.faults?.('before-commit');
-  const ok = await markBatchSealed(client, stream, batch.batch_no, {
+  const objects = [
+    { key: batch.data_key, versionId: dataPut.versionId },
+    { key: batch.manifest_key, versionId: manPut.versionId },
+  ];
+  const sealFields = {
     root,
     data_sha256: sha256(data),
     data_bytes: data.length,
@@ -266,7 +272,10 @@ async function completeBatch(
     data_version_id: dataPut.versionId,
     manifest_version_id: manPut.versionId,
     committed_at: clock.now(),
-  });
+  };
+  const { ok, legalHold: held } = await commitWithHolds(client, store, stream, batch, objects, index, legalHold, resumed, () =>
+    markBatchSealed(client, stream, batch.batch_no, sealFields),
+  );
   if (!ok) throw new SealAlarmError('batch was no longer pending at commit: another sealer ignored the stream lock');
   deps.logger.info(`sealed ${streamName(stream)} #${batch.batch_no}: ${lines.length} events, root ${root.toString('hex')}`);
   return {
@@ -280,6 +289,7 @@ async function completeBatch(
       { kind: 'manifest', key: batch.manifest_key, version_id: manPut.versionId },
     ],
     resumed,
+    legal_hold: held,
   };
 }
 

@@ -4,6 +4,8 @@ import type { Manifest } from '../archive/manifest.js';
 import { ObjectMissingError, type ObjectStore, type VersionInfo } from '../archive/store.js';
 import { listBatches, listStreams, type BatchRow, type StreamId } from '../db/batches.js';
 import { readWindow } from '../db/events.js';
+import { heldBatchNumbers } from '../db/holds.js';
+import { listTombstones, purgedBatchNumbers, type Tombstone } from '../db/tombstones.js';
 import type { Pool } from '../db/pool.js';
 import type { Logger } from '../log/logger.js';
 import { checkBatchBytes } from './batch.js';
@@ -36,7 +38,7 @@ interface BatchOutcome {
  */
 export async function verifyArchive(deps: VerifyDeps, opts: { namespace?: string } = {}): Promise<VerifyReport> {
   const streams = await listStreams(deps.pool, opts.namespace);
-  const plans: { stream: StreamId; batches: BatchRow[]; versions: Map<string, VersionInfo[]> }[] = [];
+  const plans: { stream: StreamId; batches: BatchRow[]; versions: Map<string, VersionInfo[]>; retention: RetentionState }[] = [];
   for (const stream of streams) {
     const batches = await listBatches(deps.pool, stream);
     const versions = new Map<string, VersionInfo[]>();
@@ -45,7 +47,12 @@ export async function verifyArchive(deps: VerifyDeps, opts: { namespace?: string
       list.push(v);
       versions.set(v.key, list);
     }
-    plans.push({ stream, batches, versions });
+    const retention: RetentionState = {
+      tombstones: await listTombstones(deps.pool, stream),
+      purged: await purgedBatchNumbers(deps.pool, stream),
+      held: await heldBatchNumbers(deps.pool, stream),
+    };
+    plans.push({ stream, batches, versions, retention });
   }
   const total = plans.reduce((n, p) => n + p.batches.filter((b) => b.state === 'sealed').length, 0);
   const summaries: StreamSummary[] = [];
@@ -56,15 +63,17 @@ export async function verifyArchive(deps: VerifyDeps, opts: { namespace?: string
     events_checked: 0,
     streams_checked: streams.length,
     pending_batches: 0,
+    batches_expired: 0,
     problems: [],
     streams: summaries,
   };
   let done = 0;
-  for (const { stream, batches, versions } of plans) {
+  for (const { stream, batches, versions, retention } of plans) {
     const sealed = batches.filter((b) => b.state === 'sealed');
     report.pending_batches += batches.length - sealed.length;
     const outcomes = await mapLimit(sealed, deps.concurrency ?? 4, async (b) => {
-      const out = await verifyBatch(deps, stream, b, versions);
+      const tomb = retention.tombstones.get(b.batch_no);
+      const out = tomb ? expiredOutcome(b, tomb) : await verifyBatch(deps, stream, b, versions, retention);
       deps.progress?.(++done, total);
       return out;
     });
@@ -72,13 +81,15 @@ export async function verifyArchive(deps: VerifyDeps, opts: { namespace?: string
     for (const o of outcomes) {
       report.batches_checked++;
       report.events_checked += o.events;
+      if (retention.tombstones.has(o.batch.batch_no)) report.batches_expired++;
       const chainHit = streamProblems.some((p) => p.batch_no === o.batch.batch_no);
       if (o.problems.length === 0 && !chainHit) report.batches_valid++;
       report.problems.push(...o.problems);
     }
     report.problems.push(...streamProblems);
     const hit = new Set([...streamProblems, ...outcomes.flatMap((o) => o.problems)].map((p) => p.batch_no));
-    const state = (b: BatchRow) => (b.state === 'pending' ? 'pending' : hit.has(b.batch_no) ? 'problem' : 'valid');
+    const state = (b: BatchRow): BatchSummary['state'] =>
+      b.state === 'pending' ? 'pending' : hit.has(b.batch_no) ? 'problem' : retention.tombstones.has(b.batch_no) ? 'tombstoned' : 'valid';
     summaries.push({ stream, batches: batches.map((b) => summarize(b, state(b))) });
   }
   report.problems.sort(
@@ -129,6 +140,22 @@ function checkNumbering(stream: StreamId, batches: BatchRow[], versions: Map<str
   return problems;
 }
 
+/** What retention did to a stream's batches: expired (tombstoned), hot rows purged, held. */
+interface RetentionState {
+  tombstones: Map<number, Tombstone>;
+  purged: Set<number>;
+  /** Batches an active hold covers: both objects must carry the S3 legal hold, the others must not. */
+  held: Set<number>;
+}
+
+/**
+ * An expired batch's objects were deleted on purpose: it counts as intact, and its tombstone keeps
+ * the manifest hash so the next batch's link is still checked (DESIGN 7).
+ */
+function expiredOutcome(b: BatchRow, t: Tombstone): BatchOutcome {
+  return { batch: b, problems: [], manifestSha: t.manifest_sha256.toString('hex'), events: 0 };
+}
+
 function checkChain(stream: StreamId, outcomes: BatchOutcome[]): Problem[] {
   const problems: Problem[] = [];
   const byNo = new Map(outcomes.map((o) => [o.batch.batch_no, o]));
@@ -164,6 +191,7 @@ async function verifyBatch(
   stream: StreamId,
   b: BatchRow,
   versions: Map<string, VersionInfo[]>,
+  retention: RetentionState,
 ): Promise<BatchOutcome> {
   const problems: Problem[] = [];
   const add = (object: string | null, reason: Reason, detail: string) =>
@@ -207,9 +235,11 @@ async function verifyBatch(
   if (dataBytes && b.data_sha256 && sha256(dataBytes).toString('hex') !== b.data_sha256.toString('hex') && !manifestBytes) {
     add(b.data_key, 'content_changed', `data object sha256 differs from the registry's ${b.data_sha256.toString('hex')}`);
   }
-  if (lines) await compareHotRows(deps, stream, b, lines, add);
-  await checkLock(deps, b, b.data_key, b.data_version_id!, add);
-  await checkLock(deps, b, b.manifest_key, b.manifest_version_id!, add);
+  // Purged hot rows were removed through the audited path: the archive alone is checked.
+  if (lines && !retention.purged.has(b.batch_no)) await compareHotRows(deps, stream, b, lines, add);
+  const held = retention.held.has(b.batch_no);
+  await checkLock(deps, b, b.data_key, b.data_version_id!, held, add);
+  await checkLock(deps, b, b.manifest_key, b.manifest_version_id!, held, add);
   return { batch: b, problems, ...(manifest ? { manifest } : {}), ...(manifestSha ? { manifestSha } : {}), events: lines?.length ?? 0 };
 }
 
@@ -275,6 +305,7 @@ async function checkLock(
   b: BatchRow,
   key: string,
   versionId: string,
+  held: boolean,
   add: (object: string | null, reason: Reason, detail: string) => void,
 ): Promise<void> {
   let state;
@@ -289,6 +320,15 @@ async function checkLock(
       key,
       'lock_weaker',
       `lock is ${state.mode ?? 'none'} until ${state.retainUntil?.toISOString() ?? 'never'}; required COMPLIANCE until ${b.retain_until.toISOString()}`,
+    );
+  }
+  if (state.legalHold !== held) {
+    add(
+      key,
+      'legal_hold_mismatch',
+      held
+        ? 'legal hold is OFF, but an active hold covers this batch (run wormseal retention apply to complete the hold)'
+        : 'legal hold is ON, but no active hold covers this batch (run wormseal retention apply to complete a release)',
     );
   }
 }

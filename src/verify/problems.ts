@@ -17,6 +17,7 @@ export type Reason =
   | 'truncated'
   /** Lock mode is not COMPLIANCE, or retain-until is earlier than the registry's. */
   | 'lock_weaker'
+  /** An object's S3 legal-hold flag differs from the holds registry (some active hold covers its batch, or none). */
   | 'legal_hold_mismatch'
   | 'signature_invalid'
   /** A delete marker hides the sealed version from plain reads (the version itself is intact). */
@@ -40,6 +41,8 @@ export interface VerifyReport {
   streams_checked: number;
   /** Batches claimed but not yet sealed (a run in progress, or a crash the next run will finish). */
   pending_batches: number;
+  /** Batches deleted at the end of their retention, each with a tombstone (counted as valid). */
+  batches_expired: number;
   problems: Problem[];
   /** Every batch of every stream checked, in chain order, for timelines (the HTML report). */
   streams?: StreamSummary[];

@@ -49,6 +49,11 @@ describe('verify --report and progress', () => {
       legalHold: false,
       contentType: 'application/gzip',
     });
+    const hold = await runCli(
+      ['hold', 'place', '--matter', 'MATTER-7', '--reason', 'litigation hold', '--by', 'legal@example.com', '--namespace', 'identity'],
+      { env: h.env },
+    );
+    expect(hold.code, hold.stderr).toBe(0);
   });
   afterAll(async () => {
     await h?.close();
@@ -82,7 +87,9 @@ describe('verify --report and progress', () => {
     expect(dom).toMatch(/<tr id="s1-b1">[\s\S]*?st-valid/);
     expect(text).toContain(`overwritten batch 2`);
     expect(text).toContain(`object ${overwrittenKey}`);
-    expect(text).toContain('No holds registry');
+    // The holds registry feeds the holds section: the matter, its scope and the batches it covers.
+    expect(text).toMatch(/1 active hold, 0 released holds\./);
+    expect(text).toMatch(/MATTER-7 namespace=identity[\s\S]*?litigation hold 2 ● active/);
     expect(text).toContain(HOSTILE);
     expect(text).toMatch(/short 3 seconds PT3S test: expires in seconds temp\.\*/);
 
