@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { loadSigningKey, type SigningKey } from '../checkpoint/keys.js';
 import { builtinSchedule } from '../retention/builtin.js';
 import { loadScheduleFile, type RetentionSchedule } from '../retention/schedule.js';
 import { ConfigError } from './errors.js';
@@ -19,6 +21,8 @@ export interface Config {
   sealCron: string | undefined;
   lagWarnSeconds: number;
   schedule: RetentionSchedule;
+  /** Ed25519 key that signs checkpoints; undefined when none is configured (doctor warns). */
+  signingKey: SigningKey | undefined;
 }
 
 const positiveInt = (name: string, dflt: number, max: number) =>
@@ -61,6 +65,13 @@ const envSchema = z.object({
   WORMSEAL_SEAL_CRON: z.string().min(1).optional(),
   WORMSEAL_LAG_WARN_SECONDS: positiveInt('WORMSEAL_LAG_WARN_SECONDS', 300, 86_400 * 30),
   WORMSEAL_RETENTION_FILE: z.string().min(1).optional(),
+  WORMSEAL_SIGNING_KEY_FILE: z.string().min(1).optional(),
+  WORMSEAL_SIGNING_KEY: z.string().min(1).optional(),
+  WORMSEAL_SIGNING_KEY_NAME: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'WORMSEAL_SIGNING_KEY_NAME must be 1-64 letters, digits, dots, underscores or hyphens').optional(),
+  WORMSEAL_SIGNING_KEY_VALID_UNTIL: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/, 'WORMSEAL_SIGNING_KEY_VALID_UNTIL must be a UTC instant like 2027-12-31T23:59:59Z')
+    .optional(),
 });
 
 /** What each command needs; `migrate` needs no bucket, `ingest` no S3 at all. */
@@ -95,5 +106,29 @@ export function loadConfig(env: NodeJS.ProcessEnv, needs: Needs = 'db+s3'): Conf
     sealCron: e.WORMSEAL_SEAL_CRON,
     lagWarnSeconds: e.WORMSEAL_LAG_WARN_SECONDS,
     schedule: e.WORMSEAL_RETENTION_FILE ? loadScheduleFile(e.WORMSEAL_RETENTION_FILE) : builtinSchedule(),
+    signingKey: signingKeyFrom(e),
   };
+}
+
+/** The checkpoint signing key, from a PEM file or the PEM text itself (one of the two). */
+function signingKeyFrom(e: z.infer<typeof envSchema>): SigningKey | undefined {
+  if (e.WORMSEAL_SIGNING_KEY_FILE && e.WORMSEAL_SIGNING_KEY) {
+    throw new ConfigError('configuration error:\n  set WORMSEAL_SIGNING_KEY_FILE or WORMSEAL_SIGNING_KEY, not both');
+  }
+  let pem = e.WORMSEAL_SIGNING_KEY;
+  if (e.WORMSEAL_SIGNING_KEY_FILE) {
+    try {
+      pem = readFileSync(e.WORMSEAL_SIGNING_KEY_FILE, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`configuration error:\n  WORMSEAL_SIGNING_KEY_FILE: cannot read ${e.WORMSEAL_SIGNING_KEY_FILE}: ${(err as Error).message}`);
+    }
+  }
+  if (!pem) return undefined;
+  try {
+    const until = e.WORMSEAL_SIGNING_KEY_VALID_UNTIL ? new Date(e.WORMSEAL_SIGNING_KEY_VALID_UNTIL) : null;
+    return loadSigningKey(pem, e.WORMSEAL_SIGNING_KEY_NAME ?? 'wormseal', until);
+  } catch (err) {
+    const source = e.WORMSEAL_SIGNING_KEY_FILE ? 'WORMSEAL_SIGNING_KEY_FILE' : 'WORMSEAL_SIGNING_KEY';
+    throw new ConfigError(`configuration error:\n  ${source}: ${(err as Error).message}`);
+  }
 }

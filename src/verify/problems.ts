@@ -18,7 +18,12 @@ export type Reason =
   /** Lock mode is not COMPLIANCE, or retain-until is earlier than the registry's. */
   | 'lock_weaker'
   | 'legal_hold_mismatch'
+  /** A checkpoint has no valid signature of a published key (altered, or signed by an unknown key). */
   | 'signature_invalid'
+  /** A checkpoint is signed by a published key, but dated outside that key's validity window. */
+  | 'key_not_valid'
+  /** An inclusion proof in a bundle does not lead from its event to its batch's root. */
+  | 'proof_invalid'
   /** A delete marker hides the sealed version from plain reads (the version itself is intact). */
   | 'delete_marker'
   /** Another version was written over a batch key (the sealed version itself is intact). */

@@ -1,0 +1,101 @@
+import { sha256 } from '../archive/batchfile.js';
+import { checkpointKey, publicKeyKey } from '../archive/layout.js';
+import type { ObjectLock, ObjectStore } from '../archive/store.js';
+import type { Clock } from '../config/clock.js';
+import { findNewestCheckpoint, insertCheckpoint, listSealedHeads } from '../db/checkpoints.js';
+import type { Pool } from '../db/pool.js';
+import type { Logger } from '../log/logger.js';
+import { ensureLock, putOnce } from '../seal/objects.js';
+import { decodeCheckpointBody, encodeCheckpointBody, signCheckpoint, type StreamHead } from './checkpoint.js';
+import { decodeKeyDocument, encodeKeyDocument, keyValidAt, type PublishedKey, type SigningKey } from './keys.js';
+import { parseNote } from './note.js';
+
+export interface CheckpointDeps {
+  pool: Pool;
+  store: ObjectStore;
+  clock: Clock;
+  logger: Logger;
+  signingKey: SigningKey;
+}
+
+export interface WrittenCheckpoint {
+  key: string;
+  version_id: string;
+  time: string;
+  signed_by: string;
+  heads: StreamHead[];
+}
+
+/**
+ * Sign the head of every stream and store it as a checkpoint object under COMPLIANCE (DESIGN 9),
+ * publishing the public key first if the bucket does not hold it yet. Writes nothing when no stream
+ * head moved since the newest checkpoint. The checkpoint is locked until the latest retain-until of
+ * the batches it names, and the key document's lock is extended to match, so a key outlives every
+ * checkpoint it signed.
+ */
+export async function writeCheckpoint(deps: CheckpointDeps): Promise<WrittenCheckpoint | undefined> {
+  const { pool, store, signingKey } = deps;
+  const rows = await listSealedHeads(pool);
+  if (rows.length === 0) return undefined;
+  const heads: StreamHead[] = rows.map((r) => ({
+    namespace: r.namespace,
+    retention_class: r.retention_class,
+    batch_no: r.batch_no,
+    manifest_sha256: r.manifest_sha256.toString('hex'),
+  }));
+  const newest = await findNewestCheckpoint(pool);
+  if (newest && sameHeads(decodeCheckpointBody(parseNote(newest.note).body).heads, heads)) return undefined;
+
+  const time = deps.clock.now();
+  const retainUntil = new Date(Math.ceil(Math.max(...rows.map((r) => r.retain_until.getTime())) / 1000) * 1000);
+  const lock: ObjectLock = { mode: 'COMPLIANCE', retainUntil };
+  const published = await publishKey(store, signingKey, time, lock);
+  if (!keyValidAt(published, time)) {
+    throw new Error(
+      `signing key ${signingKey.name}+${signingKey.keyId} is valid ${published.validFrom.toISOString()} to ` +
+        `${published.validUntil?.toISOString() ?? 'open end'}, not at ${time.toISOString()}: configure a new key (rotation)`,
+    );
+  }
+  const note = signCheckpoint({ origin: store.name, time, heads }, signingKey);
+  const key = checkpointKey(time, sha256(Buffer.from(note, 'utf8')).toString('hex'));
+  const put = await putOnce(store, key, Buffer.from(note, 'utf8'), { lock, legalHold: false, contentType: 'text/plain; charset=utf-8' });
+  await ensureLock(store, key, put.versionId, lock, false);
+  await insertCheckpoint(pool, {
+    object_key: key,
+    version_id: put.versionId,
+    signed_at: time,
+    key_name: signingKey.name,
+    key_id: signingKey.keyId,
+    note,
+  });
+  deps.logger.info(`checkpoint ${key}: ${heads.length} stream head(s) signed by ${signingKey.name}+${signingKey.keyId}`);
+  return { key, version_id: put.versionId, time: time.toISOString(), signed_by: `${signingKey.name}+${signingKey.keyId}`, heads };
+}
+
+/**
+ * The published document of the signing key: the one already in the bucket (its window was fixed
+ * when it was first published), or a new one valid from `now`. Its lock is raised to `lock`.
+ */
+async function publishKey(store: ObjectStore, k: SigningKey, now: Date, lock: ObjectLock): Promise<PublishedKey> {
+  const objectKey = publicKeyKey(k.name, k.keyId);
+  const versions = (await store.listVersions(objectKey)).filter((v) => v.key === objectKey && !v.isDeleteMarker);
+  let versionId: string;
+  let doc: PublishedKey;
+  if (versions.length > 0) {
+    // The first version is the publication; later ones would be someone else's writes.
+    const first = versions[versions.length - 1]!;
+    versionId = first.versionId;
+    doc = decodeKeyDocument((await store.get(objectKey, versionId)).toString('utf8'));
+  } else {
+    const text = encodeKeyDocument(k, now);
+    versionId = (await putOnce(store, objectKey, Buffer.from(text, 'utf8'), { lock, legalHold: false, contentType: 'text/plain; charset=utf-8' }))
+      .versionId;
+    doc = decodeKeyDocument(text);
+  }
+  await ensureLock(store, objectKey, versionId, lock, false);
+  return doc;
+}
+
+function sameHeads(a: StreamHead[], b: StreamHead[]): boolean {
+  return encodeCheckpointBody({ origin: '', time: new Date(0), heads: a }) === encodeCheckpointBody({ origin: '', time: new Date(0), heads: b });
+}
