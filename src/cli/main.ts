@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../config/errors.js';
 import { cmdBucketCreate, cmdDoctor, cmdIngest, cmdMigrate, cmdSeal, cmdVerify, cmdWorker } from './commands.js';
+import { registerExamine } from './examine.js';
 import { EXIT } from './output.js';
 
 const ENV_HELP = `
@@ -18,6 +19,10 @@ Environment:
   WORMSEAL_SEAL_CRON      worker schedule, node-cron syntax (default "* * * * *")
   WORMSEAL_RETENTION_FILE JSON retention schedule replacing the built-in one
   WORMSEAL_LAG_WARN_SECONDS  warn when an open transaction holds sealing back longer (default 300)
+  WORMSEAL_SIGNING_KEY_FILE  Ed25519 private key (PEM) that signs checkpoints after each seal run
+  WORMSEAL_SIGNING_KEY    the same PEM given inline (one of the two; without either, no checkpoints)
+  WORMSEAL_SIGNING_KEY_NAME  key name in checkpoints and the published key (default "wormseal")
+  WORMSEAL_SIGNING_KEY_VALID_UNTIL  end of the key's validity window, fixed when it is first published
 
 Exit codes: 0 done / verified, 1 something failed or did not verify, 2 usage or configuration error.`;
 
@@ -76,6 +81,8 @@ program
   .description('check the database, the bucket protection (Object Lock, versioning, default COMPLIANCE) and clock skew')
   .addOption(json())
   .action(action((o: { json?: boolean }) => cmdDoctor(o)));
+
+registerExamine(program, action);
 
 const bucket = program.command('bucket').description('bucket administration');
 bucket

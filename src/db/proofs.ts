@@ -52,7 +52,11 @@ function fromJson(b: ProofBatch): ProofBatch {
 }
 
 /** Sealed batches `from.batch_no`..`toBatchNo` of from's stream, in order. */
-export async function listBatchRange(db: Queryable, from: ProofBatch, toBatchNo: number): Promise<ProofBatch[]> {
+export async function listBatchRange(
+  db: Queryable,
+  from: { namespace: string; retention_class: string; batch_no: number },
+  toBatchNo: number,
+): Promise<ProofBatch[]> {
   const res = await db.query<ProofBatch>(
     `SELECT ${COLUMNS} FROM wormseal.batches b
      WHERE b.namespace = $1 AND b.retention_class = $2 AND b.state = 'sealed' AND b.batch_no BETWEEN $3 AND $4

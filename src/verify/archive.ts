@@ -7,6 +7,7 @@ import { readWindow } from '../db/events.js';
 import type { Pool } from '../db/pool.js';
 import type { Logger } from '../log/logger.js';
 import { checkBatchBytes } from './batch.js';
+import { verifyCheckpoints } from './checkpoints.js';
 import type { Problem, Reason, VerifyReport } from './problems.js';
 
 export interface VerifyDeps {
@@ -76,6 +77,8 @@ export async function verifyArchive(deps: VerifyDeps, opts: { namespace?: string
     }
     report.problems.push(...streamProblems);
   }
+  // Signed checkpoints: signatures, and heads beyond the registry's (a cut tail).
+  report.problems.push(...(await verifyCheckpoints(deps, opts, report.problems)));
   report.problems.sort(
     (a, b) =>
       a.stream.namespace.localeCompare(b.stream.namespace) ||
