@@ -1,14 +1,9 @@
-import { dataKey, manifestKey } from '../archive/layout.js';
-import { objectPath, type Bundle } from './format.js';
+import type { Bundle } from './format.js';
 
 /** VERIFY.md of a bundle: how to check it with standard tools only (sha256sum, gzip, openssl). */
 export function verifyInstructions(b: Bundle): string {
   const s = b.streams[0];
   const ex = s?.batches.find((x) => x.data) ?? s?.batches[0];
-  const m = s && ex ? objectPath(manifestKey(s, ex.batch_no)) : 'objects/v1/streams/NS/CLASS/000000000001/manifest.json';
-  const d = s && ex ? objectPath(dataKey(s, ex.batch_no)) : 'objects/v1/streams/NS/CLASS/000000000001/data.ndjson.gz';
-  const cp = objectPath(b.checkpoint.key);
-  const key = b.keys[0] ? objectPath(b.keys[0].key) : 'objects/v1/keys/NAME/KEYID.note';
   return `# Verifying this bundle
 
 Exported ${b.created_at} from ${b.source}: ${b.events.count} event(s) in ${b.streams.length} stream(s).
@@ -26,50 +21,66 @@ byte formats are specified in wormseal's docs/FORMAT.md (sections 4-7 and 11-14)
 - \`proofs.ndjson\` — for line i of events.ndjson: stream, batch, leaf index, tree size, audit path.
 - \`objects/\` — the objects as stored in the bucket, under their bucket keys: each listed batch's
   \`manifest.json\`, the \`data.ndjson.gz\` of batches holding selected events, the signed checkpoint
-  (\`${cp}\`) and the public key documents (\`objects/v1/keys/…\`).
+  and the public key documents (\`objects/v1/keys/…\`).
 
-## 1. The signed checkpoint
+## Check a batch and the checkpoint
 
-The checkpoint is a C2SP signed note: body, blank line, signature lines \`— NAME BASE64\`, where
-BASE64 decodes to 4 bytes of key id then the 64-byte Ed25519 signature of the body.
-
-\`\`\`sh
-CP=${cp}
-KEY=${key}
-# the body is everything before the blank line, with its final newline
-sed '/^$/,$d' "$CP" > body.txt
-# the signature: last field of the first signature line, without the 4-byte key id
-sed -n '/^$/{n;p;q}' "$CP" | awk '{print $3}' | openssl base64 -d -A | tail -c 64 > sig.bin
-# the public key: raw 32 bytes on the "ed25519" line of the key document, wrapped as SPKI DER
-(printf '\\060\\052\\060\\005\\006\\003\\053\\145\\160\\003\\041\\000'; sed -n 's/^ed25519 //p' "$KEY" | openssl base64 -d -A) > pub.der
-openssl pkey -pubin -inform DER -in pub.der -out pub.pem
-openssl pkeyutl -verify -pubin -inkey pub.pem -rawin -in body.txt -sigfile sig.bin
-\`\`\`
-
-Check also that the checkpoint's \`time\` lies between the key document's \`valid_from\` and
-\`valid_until\`, and that the key document verifies the same way (it is signed by its own key).
-Each \`head NS CLASS N SHA256\` line names a stream's last batch and its manifest's SHA-256.
-
-## 2. Each batch
+Set B to this directory, NS and CLASS to a stream, N to a batch number (12 digits) and NEXT to the
+following batch's number (empty for the head the checkpoint names), then run this with \`bash\`; it
+stops with a non-zero status at the first mismatch. For example: \`B=. NS=${s?.namespace ?? 'NS'} CLASS=${s?.retention_class ?? 'CLASS'} N=${ex ? String(ex.batch_no).padStart(12, '0') : 'N'} NEXT=…\`.
 
 \`\`\`sh
-sha256sum ${m}        # the next batch's prev_manifest_sha256, or the checkpoint's head SHA-256
-sha256sum ${d}        # the manifest's data.sha256
-gzip -dc ${d} | wc -l # the manifest's tree.size
+${MANUAL_CHECK}
 \`\`\`
 
-Then recompute the Merkle root (RFC 6962: leaf = SHA-256(0x00 ‖ line), node = SHA-256(0x01 ‖ left ‖ right))
-and compare it with the manifest's \`tree.root\`; docs/FORMAT.md §5 gives a shell loop.
+Also check that the checkpoint's \`time\` lies between the key document's \`valid_from\` and
+\`valid_until\`, and that each stream has every batch from the first listed in bundle.json to the
+head the checkpoint names.
 
-## 3. The chain
-
-For each stream, every batch from the first listed to the checkpoint's head must be present, and
-each manifest's \`prev_manifest_sha256\` must equal \`sha256sum\` of the previous manifest. The
-head's manifest must hash to the SHA-256 on the checkpoint's head line.
-
-## 4. Each selected event
+## Each selected event
 
 Line i of events.ndjson hashes to leaf SHA-256(0x00 ‖ line); with line i of proofs.ndjson, the
 RFC 9162 §2.1.3.2 algorithm must lead from it to the batch's \`tree.root\`.
 `;
 }
+
+/** docs/FORMAT.md §15, verbatim (a test keeps the two identical and runs it). */
+export const MANUAL_CHECK = `set -eu
+dir="$B/objects/v1/streams/$NS/$CLASS/$N"
+str() { sed -n "s/.*\\"$1\\":\\"\\([^\\"]*\\)\\".*/\\1/p" "$2"; }   # a string field of a canonical manifest
+num() { sed -n "s/.*\\"$1\\":\\([0-9]*\\).*/\\1/p" "$2"; }           # a number field
+hex() { openssl dgst -sha256 -binary | xxd -p -c 32; }
+
+# 1. data object digest and line count (§4, §6)
+test "$(sha256sum < "$dir/data.ndjson.gz" | cut -d' ' -f1)" = "$(str sha256 "$dir/manifest.json")"
+test "$(gzip -dc "$dir/data.ndjson.gz" | wc -l)" -eq "$(num size "$dir/manifest.json")"
+
+# 2. Merkle root (§5): leaf = SHA-256(0x00 || line); pair neighbours, promote an odd last node
+gzip -dc "$dir/data.ndjson.gz" | while IFS= read -r line; do printf '\\000%s' "$line" | hex; done > level.txt
+while [ "$(wc -l < level.txt)" -gt 1 ]; do
+  : > next.txt
+  while read -r a; do
+    if read -r b; then printf '01%s%s' "$a" "$b" | xxd -r -p | hex >> next.txt; else echo "$a" >> next.txt; fi
+  done < level.txt
+  mv next.txt level.txt
+done
+test "$(cat level.txt)" = "$(str root "$dir/manifest.json")"
+
+# 3. chain (§7): this manifest's digest is named by the next one, or by the checkpoint's head line
+cp=$(ls "$B"/objects/v1/checkpoints/*.note)
+digest=$(sha256sum < "$dir/manifest.json" | cut -d' ' -f1)
+if [ -n "$NEXT" ]; then
+  test "$digest" = "$(str prev_manifest_sha256 "$B/objects/v1/streams/$NS/$CLASS/$NEXT/manifest.json")"
+else
+  test "head $NS $CLASS $(expr "$N" + 0) $digest" = "$(grep "^head $NS $CLASS " "$cp")"
+fi
+
+# 4. checkpoint signature (§11, §12): body, 64-byte signature after the 4-byte key id, SPKI key
+sed '/^$/,$d' "$cp" > body.txt
+sed -n '/^$/{n;p;q;}' "$cp" | awk '{print $3}' | openssl base64 -d -A | tail -c 64 > sig.bin
+name=$(sed -n '/^$/{n;p;q;}' "$cp" | awk '{print $2}')
+keydoc=$(ls "$B"/objects/v1/keys/"$name"/*.note)
+(printf '\\060\\052\\060\\005\\006\\003\\053\\145\\160\\003\\041\\000'; sed -n 's/^ed25519 //p' "$keydoc" | openssl base64 -d -A) > pub.der
+openssl pkey -pubin -inform DER -in pub.der -out pub.pem
+openssl pkeyutl -verify -pubin -inkey pub.pem -rawin -in body.txt -sigfile sig.bin
+echo "batch $N of $NS/$CLASS verified"`;

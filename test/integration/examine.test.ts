@@ -3,6 +3,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dataKey, manifestKey } from '../../src/archive/layout.js';
 import { decodeManifest } from '../../src/archive/manifest.js';
@@ -19,7 +20,14 @@ import { verifyProofBytes, encodeProof } from '../../src/proof/proof.js';
 import { verifyArchive } from '../../src/verify/archive.js';
 import { verifyBundle } from '../../src/verify/bundle.js';
 import { generateEvents } from '../demo/generate.js';
-import { runCli, setupHarness, TEST_SCHEDULE, waitUntilSealable, type Harness } from './harness.js';
+import { ROOT, runCli, setupHarness, TEST_SCHEDULE, waitUntilSealable, type Harness } from './harness.js';
+
+/** The manual procedure of docs/FORMAT.md §15, exactly as printed there. */
+function manualScript(): string {
+  const doc = readFileSync(join(ROOT, 'docs/FORMAT.md'), 'utf8');
+  const section = doc.slice(doc.indexOf('## 15.'));
+  return section.slice(section.indexOf('```sh\n') + 6, section.indexOf('\n```', section.indexOf('```sh')));
+}
 
 const newKey = (name = 'wormseal'): { key: SigningKey; pem: string } => {
   const pem = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
@@ -96,13 +104,13 @@ describe('examiner toolkit: checkpoints, proofs, bundles', () => {
     for (let i = 0; i < bytes.length; i++) {
       for (const mask of [0x01, 0x20]) {
         const changed = Buffer.from(bytes);
-        changed[i] ^= mask;
+        changed[i] = changed[i]! ^ mask;
         if (verifyProofBytes(changed).ok) passed.push(i);
       }
     }
     expect(passed).toEqual([]);
     const flipped = Buffer.from(bytes);
-    flipped[Math.floor(bytes.length / 2)] ^= 0x01;
+    flipped[100] = flipped[100]! ^ 0x01;
     writeFileSync(file, flipped);
     const bad = await runCli(['verify-proof', file], { env: {} });
     expect(bad.code).toBe(1);
@@ -226,6 +234,28 @@ describe('examiner toolkit: checkpoints, proofs, bundles', () => {
         writeFileSync(join(d, 'bundle.json'), JSON.stringify(b));
       });
       expect(findings(r)).toEqual(['lock_weaker@1']);
+    });
+
+    it('the manual procedure of FORMAT.md (sha256sum, gzip, openssl) accepts intact batches and rejects tampered ones', () => {
+      const run = (dir: string, n: number, next?: number) => {
+        const cwd = mkdtempSync(join(tmp, 'manual-'));
+        const pad = (x: number) => String(x).padStart(12, '0');
+        return spawnSync('bash', ['-c', manualScript()], {
+          cwd,
+          encoding: 'utf8',
+          env: { PATH: process.env.PATH ?? '/usr/bin:/bin', B: dir, NS: 'exam', CLASS: 'sox-7y', N: pad(n), NEXT: next ? pad(next) : '' },
+        });
+      };
+      const head = run(bundleDir, 7);
+      expect(head.status, head.stderr).toBe(0);
+      expect(head.stdout).toContain('Signature Verified Successfully');
+      expect(head.stdout).toContain('batch 000000000007 of exam/sox-7y verified');
+      expect(run(bundleDir, 2, 3).status).toBe(0);
+      expect(run(join(tmp, 'tamper-byte-flipped-in-one-line'), 2, 3).status).not.toBe(0);
+      expect(run(join(tmp, 'tamper-manifest-field'), 3, 4).status).not.toBe(0);
+      expect(run(join(tmp, 'tamper-cp-sig'), 7).status).not.toBe(0);
+      // The bundle's VERIFY.md carries the same script.
+      expect(readFileSync(join(bundleDir, 'VERIFY.md'), 'utf8')).toContain(manualScript());
     });
 
     it('verify-bundle names every finding on its own line and exits 1', async () => {
