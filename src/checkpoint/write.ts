@@ -78,20 +78,25 @@ export async function writeCheckpoint(deps: CheckpointDeps): Promise<WrittenChec
  */
 async function publishKey(store: ObjectStore, k: SigningKey, now: Date, lock: ObjectLock): Promise<PublishedKey> {
   const objectKey = publicKeyKey(k.name, k.keyId);
-  const versions = (await store.listVersions(objectKey)).filter((v) => v.key === objectKey && !v.isDeleteMarker);
-  let versionId: string;
-  let doc: PublishedKey;
-  if (versions.length > 0) {
+  const published = async () => {
+    const versions = (await store.listVersions(objectKey)).filter((v) => v.key === objectKey && !v.isDeleteMarker);
     // The first version is the publication; later ones would be someone else's writes.
-    const first = versions[versions.length - 1]!;
-    versionId = first.versionId;
-    doc = decodeKeyDocument((await store.get(objectKey, versionId)).toString('utf8'));
-  } else {
+    const first = versions[versions.length - 1];
+    return first ? { versionId: first.versionId, doc: decodeKeyDocument((await store.get(objectKey, first.versionId)).toString('utf8')) } : undefined;
+  };
+  let found = await published();
+  if (!found) {
     const text = encodeKeyDocument(k, now);
-    versionId = (await putOnce(store, objectKey, Buffer.from(text, 'utf8'), { lock, legalHold: false, contentType: 'text/plain; charset=utf-8' }))
-      .versionId;
-    doc = decodeKeyDocument(text);
+    try {
+      const put = await putOnce(store, objectKey, Buffer.from(text, 'utf8'), { lock, legalHold: false, contentType: 'text/plain; charset=utf-8' });
+      found = { versionId: put.versionId, doc: decodeKeyDocument(text) };
+    } catch (e) {
+      // Another sealer published it a moment earlier (with its own valid_from): use that one.
+      found = await published();
+      if (!found) throw e;
+    }
   }
+  const { versionId, doc } = found;
   await ensureLock(store, objectKey, versionId, lock, false);
   return doc;
 }

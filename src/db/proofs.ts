@@ -81,3 +81,17 @@ export async function readWindowLeafHashes(db: Queryable, b: ProofBatch): Promis
   );
   return res.rows[0]?.leaves ?? Buffer.alloc(0);
 }
+
+/** Sealed batches with fewer hot rows in their window than leaves: their rows were (partly) purged. */
+export async function listPurgedBatches(db: Queryable, namespace?: string): Promise<ProofBatch[]> {
+  const res = await db.query<ProofBatch>(
+    `SELECT ${COLUMNS} FROM wormseal.batches b
+     WHERE b.state = 'sealed' AND ($1::text IS NULL OR b.namespace = $1)
+       AND b.leaf_count > (SELECT count(*) FROM wormseal.events e
+         WHERE e.namespace = b.namespace AND e.retention_class = b.retention_class
+           AND (e.txid, e.seq) >= (b.first_txid, b.first_seq) AND (e.txid, e.seq) <= (b.last_txid, b.last_seq))
+     ORDER BY b.namespace, b.retention_class, b.batch_no`,
+    [namespace ?? null],
+  );
+  return res.rows;
+}

@@ -10,6 +10,7 @@ import { PROOF_FORMAT, type ProofDocument } from './proof.js';
 import {
   findEventPosition,
   listBatchRange,
+  listPurgedBatches,
   readWindowLeafHashes,
   type ProofBatch,
 } from '../db/proofs.js';
@@ -18,6 +19,8 @@ export interface ProveDeps {
   pool: Pool;
   store: ObjectStore;
 }
+
+const batchId = (b: ProofBatch) => `${b.namespace}/${b.retention_class}/${b.batch_no}`;
 
 export class ProveError extends Error {
   override name = 'ProveError';
@@ -29,10 +32,10 @@ export interface Prover {
 }
 
 /**
- * A prover that keeps the trees of recently used batches and the immutable objects it has read
- * (pinned versions never change) in memory, so repeated proofs from one batch cost two queries.
- * Sealed batches never change either, so a cached tree stays right; its root is checked against
- * the registry when it is built.
+ * A prover that keeps the trees of recently used batches (LRU, `cachedBatches`), and the manifests
+ * and key documents it has read (pinned versions never change), in memory: a warm proof costs three
+ * small queries. Sealed batches never change either, so a cached tree stays right; its root is
+ * checked against the registry when it is built.
  */
 export function createProver(deps: ProveDeps, opts: { cachedBatches?: number } = {}): Prover {
   const trees = new Map<string, LevelTree>();
@@ -50,35 +53,62 @@ export function createProver(deps: ProveDeps, opts: { cachedBatches?: number } =
     return b;
   };
 
+  const remember = (b: ProofBatch, tree: LevelTree) => {
+    trees.set(batchId(b), tree);
+    if (trees.size > limit) trees.delete(trees.keys().next().value!);
+  };
+
+  /** A batch's sealed lines from its data object (pinned version, digest checked); not cached. */
+  const sealedLines = async (b: ProofBatch): Promise<Buffer[]> => {
+    const data = await deps.store.get(b.data_key, b.data_version_id);
+    if (!sha256(data).equals(b.data_sha256)) {
+      throw new ProveError(`${b.data_key} version ${b.data_version_id} does not match the sealed digest: run wormseal verify`);
+    }
+    return parseDataObject(data);
+  };
+
+  const treeFromLines = (b: ProofBatch, lines: Buffer[]): LevelTree => {
+    const tree = buildLevelTree(Buffer.concat(lines.map((l) => leafHash(l))));
+    if (!tree.root().equals(b.root)) throw new ProveError(`batch ${batchId(b)}: sealed lines do not rebuild the registry root: run wormseal verify`);
+    return tree;
+  };
+
   const treeOf = async (b: ProofBatch): Promise<LevelTree> => {
-    const id = `${b.namespace}/${b.retention_class}/${b.batch_no}`;
-    const hit = trees.get(id);
+    const hit = trees.get(batchId(b));
     if (hit) {
-      trees.delete(id); // re-insert: Map order is the LRU order
-      trees.set(id, hit);
+      trees.delete(batchId(b)); // re-insert: Map order is the LRU order
+      trees.set(batchId(b), hit);
       return hit;
     }
     // Hot rows hashed by Postgres while they exist; the sealed object once they were purged.
-    let leaves = await readWindowLeafHashes(deps.pool, b);
+    const leaves = await readWindowLeafHashes(deps.pool, b);
     let tree = leaves.length === b.leaf_count * HASH_SIZE ? buildLevelTree(leaves) : undefined;
-    if (!tree || !tree.root().equals(b.root)) {
-      const data = await getObject(b.data_key, b.data_version_id);
-      if (!sha256(data).equals(b.data_sha256)) {
-        throw new ProveError(`${b.data_key} version ${b.data_version_id} does not match the sealed digest: run wormseal verify`);
-      }
-      leaves = Buffer.concat(parseDataObject(data).map((l) => leafHash(l)));
-      tree = buildLevelTree(leaves);
-      if (!tree.root().equals(b.root)) throw new ProveError(`batch ${id}: sealed lines do not rebuild the registry root: run wormseal verify`);
-    }
-    trees.set(id, tree);
-    if (trees.size > limit) trees.delete(trees.keys().next().value!);
+    if (!tree || !tree.root().equals(b.root)) tree = treeFromLines(b, await sealedLines(b));
+    remember(b, tree);
     return tree;
+  };
+
+  /**
+   * An event whose hot row was purged: only the data objects of purged batches can hold it. Slow
+   * (each such object is read until the event is found) but never misses.
+   */
+  const findPurged = async (eventId: string): Promise<{ canonical: Buffer; batch: ProofBatch } | undefined> => {
+    const needle = Buffer.from(`"event_id":"${eventId}"`);
+    for (const b of await listPurgedBatches(deps.pool)) {
+      const lines = await sealedLines(b);
+      const line = lines.find((l) => l.includes(needle) && (JSON.parse(l.toString('utf8')) as { event_id: string }).event_id === eventId);
+      if (line) {
+        remember(b, treeFromLines(b, lines));
+        return { canonical: line, batch: b };
+      }
+    }
+    return undefined;
   };
 
   return {
     async prove(eventId) {
-      const pos = await findEventPosition(deps.pool, eventId);
-      if (!pos) throw new ProveError(`event ${eventId} is not in the hot store (unknown, or its row was purged)`);
+      const pos = (await findEventPosition(deps.pool, eventId)) ?? (await findPurged(eventId));
+      if (!pos) throw new ProveError(`event ${eventId} is neither in the hot store nor in any batch whose hot rows were purged`);
       if (!pos.batch) throw new ProveError(`event ${eventId} is not sealed yet: run wormseal seal`);
       const batch = pos.batch;
       const newest = await findNewestCheckpoint(deps.pool);

@@ -268,6 +268,37 @@ describe('examiner toolkit: checkpoints, proofs, bundles', () => {
     });
   });
 
+  it('after the hot rows of a batch are purged, prove and export fall back to its sealed data object', async () => {
+    const { rows } = await h.pool.query(
+      `SELECT e.event_id FROM wormseal.events e JOIN wormseal.batches b ON b.namespace = e.namespace AND b.retention_class = e.retention_class
+         AND b.batch_no = 1 AND (e.txid, e.seq) >= (b.first_txid, b.first_seq) AND (e.txid, e.seq) <= (b.last_txid, b.last_seq)
+       WHERE e.namespace = 'exam' AND e.retention_class = 'sox-7y' ORDER BY e.txid, e.seq`,
+    );
+    expect(rows).toHaveLength(3);
+    // Purging is the retention job's (issue 3); a superuser stands in for it here.
+    await h.pool.query('ALTER TABLE wormseal.events DISABLE TRIGGER events_no_update_delete');
+    await h.pool.query('DELETE FROM wormseal.events WHERE event_id = ANY($1::uuid[])', [rows.map((r) => r.event_id)]);
+    await h.pool.query('ALTER TABLE wormseal.events ENABLE TRIGGER events_no_update_delete');
+    const proof = await createProver({ pool: h.pool, store: h.store }).prove(rows[1].event_id);
+    expect(proof.leaf_index).toBe(1);
+    expect(verifyProofBytes(encodeProof(proof)).ok).toBe(true);
+    const dir = join(tmp, 'after-purge');
+    const ana = await runCli(['export', '--out', dir, '--actor', 'u_ana', '--json'], { env });
+    expect(ana.code).toBe(0);
+    expect(JSON.parse(ana.stdout).events).toBe(11);
+    expect(verifyBundle(dir).problems).toEqual([]);
+  });
+
+  it('doctor warns without a signing key and shows the published one with it; a bad key file is a config error', async () => {
+    const without = JSON.parse((await runCli(['doctor', '--json'], { env: h.env })).stdout);
+    expect(without.checks.find((c: { name: string }) => c.name === 'signing-key')).toMatchObject({ ok: true, detail: /no signing key/, fix: /openssl genpkey/ });
+    const withKey = JSON.parse((await runCli(['doctor', '--json'], { env })).stdout);
+    expect(withKey.checks.find((c: { name: string }) => c.name === 'signing-key')).toMatchObject({ ok: true, detail: new RegExp(`${signer.key.keyId} published`) });
+    const bad = await runCli(['seal'], { env: { ...h.env, WORMSEAL_SIGNING_KEY_FILE: join(tmp, 'absent.pem') } });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/WORMSEAL_SIGNING_KEY_FILE: cannot read/);
+  });
+
   it('verify checks the checkpoints in the bucket: a head beyond the registry is a cut tail', async () => {
     await h.pool.query(`DELETE FROM wormseal.batches WHERE namespace = 'exam' AND retention_class = 'soc2-1y' AND batch_no = 2`);
     const r = await verifyArchive({ pool: h.pool, store: h.store, logger: h.logger });
