@@ -44,9 +44,17 @@ export async function writeCheckpoint(deps: CheckpointDeps): Promise<WrittenChec
     manifest_sha256: r.manifest_sha256.toString('hex'),
   }));
   const newest = await findNewestCheckpoint(pool);
-  if (newest && sameHeads(decodeCheckpointBody(parseNote(newest.note).body).heads, heads)) return undefined;
+  if (newest) {
+    const signed = decodeCheckpointBody(parseNote(newest.note).body).heads;
+    if (sameHeads(signed, heads)) return undefined;
+    refuseRegression(signed, heads, newest.object_key);
+  }
 
   const time = deps.clock.now();
+  if (signingKey.validUntil && signingKey.validUntil < time) {
+    // Checked before publishing: a key document whose window is already over must never be locked in.
+    throw new Error(`signing key ${signingKey.name}+${signingKey.keyId} expired ${signingKey.validUntil.toISOString()}: configure a new key (rotation)`);
+  }
   const retainUntil = new Date(Math.ceil(Math.max(...rows.map((r) => r.retain_until.getTime())) / 1000) * 1000);
   const lock: ObjectLock = { mode: 'COMPLIANCE', retainUntil };
   const published = await publishKey(store, signingKey, time, lock);
@@ -99,6 +107,22 @@ async function publishKey(store: ObjectStore, k: SigningKey, now: Date, lock: Ob
   const { versionId, doc } = found;
   await ensureLock(store, objectKey, versionId, lock, false);
   return doc;
+}
+
+/**
+ * The registry only grows, so a head below (or different from) one already signed means batches
+ * were removed from the registry. Signing that would make the cut invisible: refuse instead.
+ */
+function refuseRegression(signed: StreamHead[], now: StreamHead[], checkpointKey: string): void {
+  for (const s of signed) {
+    const cur = now.find((h) => h.namespace === s.namespace && h.retention_class === s.retention_class);
+    if (!cur || cur.batch_no < s.batch_no || (cur.batch_no === s.batch_no && cur.manifest_sha256 !== s.manifest_sha256)) {
+      throw new Error(
+        `refusing to sign: ${s.namespace}/${s.retention_class} ends at ${cur ? `batch ${cur.batch_no}` : 'no batch'} in the registry, ` +
+          `but ${checkpointKey} signed batch ${s.batch_no} (${s.manifest_sha256}); run wormseal verify`,
+      );
+    }
+  }
 }
 
 function sameHeads(a: StreamHead[], b: StreamHead[]): boolean {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dataKey, manifestKey } from '../../src/archive/layout.js';
 import { decodeManifest } from '../../src/archive/manifest.js';
 import { signCheckpoint, decodeCheckpointBody } from '../../src/checkpoint/checkpoint.js';
-import { loadSigningKey, type SigningKey } from '../../src/checkpoint/keys.js';
+import { encodeKeyDocument, loadSigningKey, type SigningKey } from '../../src/checkpoint/keys.js';
 import { parseNote } from '../../src/checkpoint/note.js';
 import { sealAndCheckpoint } from '../../src/checkpoint/run.js';
 import { systemClock } from '../../src/config/clock.js';
@@ -130,6 +130,14 @@ describe('examiner toolkit: checkpoints, proofs, bundles', () => {
     expect(v.code).toBe(0);
     const text = await runCli(['verify-bundle', bundleDir], { env: {} });
     expect(text.stdout).toContain('9/9 batches valid');
+    // An examiner who pins the operator's key document: accepted; pinning another key: rejected.
+    const keyDoc = join(bundleDir, objectPath(JSON.parse(readFileSync(join(bundleDir, 'bundle.json'), 'utf8')).keys[0].key));
+    expect((await runCli(['verify-bundle', bundleDir, '--key', keyDoc], { env: {} })).code).toBe(0);
+    const other = join(tmp, 'other-key.note');
+    writeFileSync(other, encodeKeyDocument(newKey().key, new Date()));
+    const pinned = await runCli(['verify-bundle', bundleDir, '--key', other], { env: {} });
+    expect(pinned.code).toBe(1);
+    expect(pinned.stdout).toMatch(/^SIGNATURE_INVALID exam\/sox-7y /m);
     const audit = await h.pool.query(`SELECT event_type, actor_id, convert_from(canonical, 'UTF8') AS c FROM wormseal.events WHERE event_id = $1`, [res.audit_event_id]);
     expect(audit.rows[0]).toMatchObject({ event_type: 'audit_export.created', actor_id: 'examiner@test' });
     expect(JSON.parse(audit.rows[0].c).data.events).toBe(23);
@@ -301,8 +309,20 @@ describe('examiner toolkit: checkpoints, proofs, bundles', () => {
 
   it('verify checks the checkpoints in the bucket: a head beyond the registry is a cut tail', async () => {
     await h.pool.query(`DELETE FROM wormseal.batches WHERE namespace = 'exam' AND retention_class = 'soc2-1y' AND batch_no = 2`);
+    // A checkpoint forged with a key that was never published.
+    // The next run must not sign the shortened chain.
+    const after = await seal();
+    expect(after.checkpoint).toBeNull();
+    expect(after.checkpoint_error).toMatch(/refusing to sign: exam\/soc2-1y ends at batch 1 in the registry/);
+    const forged = signCheckpoint({ origin: h.store.name, time: new Date(), heads: [] }, newKey().key);
+    await h.store.put('v1/checkpoints/29991231T000000.000Z-forged.note', Buffer.from(forged), {
+      lock: { mode: 'COMPLIANCE', retainUntil: new Date(Date.now() + 86_400_000) },
+      legalHold: false,
+      contentType: 'text/plain; charset=utf-8',
+    });
     const r = await verifyArchive({ pool: h.pool, store: h.store, logger: h.logger });
     const cut = r.problems.filter((p) => p.stream.retention_class === 'soc2-1y');
     expect(cut.map((p) => `${p.reason}@${p.batch_no}`)).toEqual(['truncated@2']);
+    expect(r.problems.filter((p) => p.reason === 'signature_invalid').map((p) => p.object)).toEqual(['v1/checkpoints/29991231T000000.000Z-forged.note']);
   });
 });
