@@ -3,7 +3,8 @@
 // objects. Pairing neighbours and promoting an odd last node unchanged builds exactly the
 // left-balanced RFC 6962 tree, so its paths are those of RFC 9162 §2.1.3.1.
 
-import { HASH_SIZE, nodeHash } from './hash.js';
+import { hash } from 'node:crypto';
+import { HASH_SIZE } from './hash.js';
 
 export interface LevelTree {
   readonly size: number;
@@ -20,11 +21,14 @@ export function buildLevelTree(leaves: Buffer): LevelTree {
     throw new RangeError(`leaf hashes must be a non-empty multiple of ${HASH_SIZE} bytes, got ${leaves.length}`);
   }
   const levels: Buffer[] = [leaves];
+  // One reused 0x01 ‖ left ‖ right buffer and one-shot hashing: cheaper than a Hash object per node.
+  const pair = Buffer.alloc(1 + 2 * HASH_SIZE, 0x01);
   for (let level = leaves; level.length > HASH_SIZE; ) {
     const n = level.length / HASH_SIZE;
     const next = Buffer.allocUnsafe(Math.ceil(n / 2) * HASH_SIZE);
     for (let i = 0; i + 1 < n; i += 2) {
-      nodeHash(at(level, i), at(level, i + 1)).copy(next, (i / 2) * HASH_SIZE);
+      level.copy(pair, 1, i * HASH_SIZE, (i + 2) * HASH_SIZE);
+      (hash('sha256', pair, 'buffer') as Buffer).copy(next, (i / 2) * HASH_SIZE);
     }
     if (n % 2 === 1) at(level, n - 1).copy(next, ((n - 1) / 2) * HASH_SIZE);
     levels.push(next);
