@@ -14,6 +14,14 @@ import type { Problem, Reason, VerifyReport } from './problems.js';
 export interface BundleReport extends VerifyReport {
   /** The checkpoint the bundle is anchored to, when its signature verified. */
   checkpoint: { key: string; time: string; signed_by: string } | null;
+  /**
+   * Every batch whose manifest the bundle holds, in chain order (for timelines such as the HTML
+   * report). Batches absent from the bundle appear only through their findings.
+   */
+  streams: {
+    stream: StreamId;
+    batches: { batch_no: number; leaf_count: number; sealed_at: string; retain_until: string; state: 'valid' | 'problem' }[];
+  }[];
 }
 
 export class BundleError extends Error {
@@ -43,6 +51,7 @@ export function verifyBundle(dir: string, opts: { trustedKeys?: PublishedKey[] }
     pending_batches: 0,
     problems: [],
     checkpoint: null,
+    streams: [],
   };
   const read = (path: string): Buffer | undefined => (existsSync(join(dir, path)) ? readFileSync(join(dir, path)) : undefined);
   const indexBytes = read('bundle.json');
@@ -144,6 +153,21 @@ export function verifyBundle(dir: string, opts: { trustedKeys?: PublishedKey[] }
   // A batch is valid only if no finding names it, including findings about its events.
   const hit = new Set(report.problems.filter((p) => p.batch_no !== null).map((p) => `${p.stream.namespace}/${p.stream.retention_class}/${p.batch_no}`));
   report.batches_valid = checkedIds.filter((id) => !hit.has(id)).length;
+  for (const s of bundle.streams) {
+    const summary: BundleReport['streams'][number] = { stream: streamOf(s), batches: [] };
+    for (const [id, b] of batches) {
+      if (!b.manifest || !id.startsWith(`${s.namespace}/${s.retention_class}/`)) continue;
+      const m = b.manifest;
+      summary.batches.push({
+        batch_no: Number(id.slice(id.lastIndexOf('/') + 1)),
+        leaf_count: m.tree.size,
+        sealed_at: m.sealed_at,
+        retain_until: m.retention.retain_until,
+        state: hit.has(id) ? 'problem' : 'valid',
+      });
+    }
+    report.streams.push(summary);
+  }
   report.ok = report.problems.length === 0;
   return report;
 

@@ -203,6 +203,10 @@ describe('examiner toolkit: checkpoints, proofs, bundles', () => {
       const two = variant('two-batches', (d) => (rm(d, 3), rm(d, 4)));
       expect(findings(two)).toEqual(['missing@3', 'missing@4']);
       expect(two.batches_valid).toBe(7);
+      // Timelines for the HTML report: the batches the bundle holds; the removed ones only as findings.
+      const pays = two.streams.find((x) => x.stream.retention_class === 'sox-7y')!.batches;
+      expect(pays.map((b) => b.batch_no)).toEqual([1, 2, 5, 6, 7]);
+      expect(pays.find((b) => b.batch_no === 2)).toMatchObject({ leaf_count: 3, state: 'valid' });
       expect(findings(variant('tail', (d) => rm(d, 7)))).toEqual(['truncated@7']);
     });
 

@@ -103,7 +103,7 @@ describe('wormseal migrate from two processes at once', () => {
         const tables = await c.query<{ t: string }>(
           "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'wormseal' ORDER BY table_name",
         );
-        expect(tables.rows.map((r) => r.t)).toEqual(['batches', 'events', 'schema_migrations', 'streams']);
+        expect(tables.rows.map((r) => r.t)).toEqual(['batches', 'checkpoints', 'events', 'schema_migrations', 'streams']);
       } finally {
         await c.end();
       }
