@@ -11,7 +11,7 @@ Selection: \`${JSON.stringify(b.selection)}\`.
 
 With wormseal: \`wormseal verify-bundle .\` (no database and no S3 needed; exit 0 verified, 1 problems).
 Without it, every step below needs only \`sha256sum\`, \`gzip\`, \`openssl\` and a POSIX shell; the
-byte formats are specified in wormseal's docs/FORMAT.md (sections 4-7 and 11-14).
+byte formats are specified in wormseal's docs/FORMAT.md (sections 4-7 and 11-15).
 
 ## Files
 

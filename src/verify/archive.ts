@@ -8,6 +8,7 @@ import type { Pool } from '../db/pool.js';
 import type { Logger } from '../log/logger.js';
 import { checkBatchBytes } from './batch.js';
 import { verifyCheckpoints } from './checkpoints.js';
+import { mapLimit } from './limit.js';
 import type { Problem, Reason, VerifyReport } from './problems.js';
 
 export interface VerifyDeps {
@@ -284,17 +285,4 @@ async function checkLock(
       `lock is ${state.mode ?? 'none'} until ${state.retainUntil?.toISOString() ?? 'never'}; required COMPLIANCE until ${b.retain_until.toISOString()}`,
     );
   }
-}
-
-async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }

@@ -86,6 +86,7 @@ export function verifyBundle(dir: string, opts: { trustedKeys?: PublishedKey[] }
     } else cpProblem(v.reason, v.detail);
   }
   checkLock(bundle.checkpoint.lock, bundle.checkpoint.key, null, none, report.problems);
+  for (const k of bundle.keys) checkLock(k.lock, k.key, null, none, report.problems);
 
   const batches = new Map<string, BundleBatch>();
   const checkedIds: string[] = [];

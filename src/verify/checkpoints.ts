@@ -5,6 +5,7 @@ import { decodeKeyDocument, type PublishedKey } from '../checkpoint/keys.js';
 import type { StreamId } from '../db/batches.js';
 import { listSealedHeads } from '../db/checkpoints.js';
 import type { Pool } from '../db/pool.js';
+import { mapLimit } from './limit.js';
 import type { Problem } from './problems.js';
 
 /**
@@ -33,15 +34,18 @@ export async function verifyCheckpoints(
     }
   }
   let newest: Checkpoint | undefined;
-  for (const v of firstVersions(await deps.store.listVersions(CHECKPOINT_PREFIX))) {
+  // Checked a few at a time: each is two round trips (the note and its lock).
+  const verdicts = await mapLimit(firstVersions(await deps.store.listVersions(CHECKPOINT_PREFIX)), 8, async (v) => {
     let text: string;
     try {
       text = (await deps.store.get(v.key, v.versionId)).toString('utf8');
     } catch (e) {
-      if (e instanceof ObjectMissingError) continue;
+      if (e instanceof ObjectMissingError) return undefined;
       throw e;
     }
-    const verdict = verifyCheckpointNote(text, keys);
+    return { v, verdict: verifyCheckpointNote(text, keys), lock: await deps.store.getLock(v.key, v.versionId) };
+  });
+  for (const { v, verdict, lock } of verdicts.filter((x) => x !== undefined)) {
     const streams = (verdict.checkpoint?.heads ?? []).filter(inScope);
     const report = (reason: Problem['reason'], detail: string) => {
       for (const s of streams.length ? streams : [none]) {
@@ -52,7 +56,6 @@ export async function verifyCheckpoints(
       report(verdict.reason, verdict.detail);
       continue;
     }
-    const lock = await deps.store.getLock(v.key, v.versionId);
     if (lock.mode !== 'COMPLIANCE') report('lock_weaker', `checkpoint lock is ${lock.mode ?? 'none'}, not COMPLIANCE`);
     if (!newest || verdict.checkpoint.time >= newest.time) newest = verdict.checkpoint;
   }
