@@ -61,6 +61,10 @@ export function registerExamine(program: Command, action: <A extends unknown[]>(
 }
 
 async function cmdProve(eventId: string): Promise<number> {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(eventId)) {
+    process.stderr.write(`wormseal prove: event id must be a lowercase UUID, got ${JSON.stringify(eventId)}\n`);
+    return EXIT.USAGE;
+  }
   const ctx = createContext('db+s3');
   try {
     const proof = await createProver({ pool: ctx.pool, store: ctx.store() }).prove(eventId);

@@ -87,6 +87,10 @@ describe('examiner toolkit: checkpoints, proofs, bundles', () => {
       `SELECT event_id FROM wormseal.events WHERE namespace = 'exam' AND retention_class = 'sox-7y' ORDER BY txid, seq OFFSET 13 LIMIT 1`,
     );
     const id = rows[0].event_id as string;
+    expect((await runCli(['prove', 'not-a-uuid'], { env })).code).toBe(2);
+    const unknown = await runCli(['prove', '00000000-0000-4000-8000-000000000000'], { env });
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/neither in the hot store nor in any batch/);
     const cli = await runCli(['prove', id], { env });
     expect(cli.stderr).not.toMatch(/error/i);
     expect(cli.code).toBe(0);
