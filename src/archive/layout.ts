@@ -46,6 +46,11 @@ export function checkpointKey(time: Date, noteSha256: string): string {
   return `${LAYOUT_VERSION}/checkpoints/${t}-${noteSha256.slice(0, 16)}.note`;
 }
 
+/** The RFC 3161 time-stamp response of a checkpoint, stored beside it. */
+export function timestampKey(checkpointObjectKey: string): string {
+  return `${checkpointObjectKey}.tsr`;
+}
+
 export const CHECKPOINT_PREFIX = `${LAYOUT_VERSION}/checkpoints/`;
 
 /** Published public key documents, one per signing key (name and key id). */

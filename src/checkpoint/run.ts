@@ -16,7 +16,7 @@ export interface SealAndCheckpointReport extends SealReport {
  * `wormseal doctor` says so. A checkpoint that fails is reported, not thrown: the batches are sealed.
  */
 export async function sealAndCheckpoint(
-  deps: SealDeps & { signingKey: SigningKey | undefined },
+  deps: SealDeps & { signingKey: SigningKey | undefined; tsaUrl?: string | undefined },
   opts: { namespace?: string } = {},
 ): Promise<SealAndCheckpointReport> {
   const report = await sealAll(deps, opts);

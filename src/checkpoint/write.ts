@@ -1,5 +1,5 @@
 import { sha256 } from '../archive/batchfile.js';
-import { checkpointKey, publicKeyKey } from '../archive/layout.js';
+import { checkpointKey, publicKeyKey, timestampKey } from '../archive/layout.js';
 import type { ObjectLock, ObjectStore } from '../archive/store.js';
 import type { Clock } from '../config/clock.js';
 import { findNewestCheckpoint, insertCheckpoint, listSealedHeads } from '../db/checkpoints.js';
@@ -9,6 +9,7 @@ import { ensureLock, putOnce } from '../seal/objects.js';
 import { decodeCheckpointBody, encodeCheckpointBody, signCheckpoint, type StreamHead } from './checkpoint.js';
 import { decodeKeyDocument, encodeKeyDocument, keyValidAt, type PublishedKey, type SigningKey } from './keys.js';
 import { parseNote } from './note.js';
+import { checkTimestamp, requestTimestamp } from './timestamp.js';
 
 export interface CheckpointDeps {
   pool: Pool;
@@ -16,6 +17,8 @@ export interface CheckpointDeps {
   clock: Clock;
   logger: Logger;
   signingKey: SigningKey;
+  /** RFC 3161 TSA to time-stamp each checkpoint; none when undefined. */
+  tsaUrl?: string | undefined;
 }
 
 export interface WrittenCheckpoint {
@@ -24,6 +27,8 @@ export interface WrittenCheckpoint {
   time: string;
   signed_by: string;
   heads: StreamHead[];
+  /** The TSA's time-stamp of the note, when a TSA is configured. */
+  timestamp?: { key: string; version_id: string; gen_time: string };
 }
 
 /**
@@ -65,9 +70,19 @@ export async function writeCheckpoint(deps: CheckpointDeps): Promise<WrittenChec
     );
   }
   const note = signCheckpoint({ origin: store.name, time, heads }, signingKey);
-  const key = checkpointKey(time, sha256(Buffer.from(note, 'utf8')).toString('hex'));
-  const put = await putOnce(store, key, Buffer.from(note, 'utf8'), { lock, legalHold: false, contentType: 'text/plain; charset=utf-8' });
+  const noteBytes = Buffer.from(note, 'utf8');
+  const key = checkpointKey(time, sha256(noteBytes).toString('hex'));
+  // Stamped before anything is stored: a TSA that fails leaves no checkpoint, and the next run retries.
+  const tsr = deps.tsaUrl ? await requestTimestamp(deps.tsaUrl, noteBytes) : undefined;
+  const put = await putOnce(store, key, noteBytes, { lock, legalHold: false, contentType: 'text/plain; charset=utf-8' });
   await ensureLock(store, key, put.versionId, lock, false);
+  let timestamp: WrittenCheckpoint['timestamp'];
+  if (tsr) {
+    const tsKey = timestampKey(key);
+    const tsPut = await putOnce(store, tsKey, tsr, { lock, legalHold: false, contentType: 'application/timestamp-reply' });
+    await ensureLock(store, tsKey, tsPut.versionId, lock, false);
+    timestamp = { key: tsKey, version_id: tsPut.versionId, gen_time: checkTimestamp(tsr, noteBytes).genTime.toISOString() };
+  }
   await insertCheckpoint(pool, {
     object_key: key,
     version_id: put.versionId,
@@ -77,7 +92,14 @@ export async function writeCheckpoint(deps: CheckpointDeps): Promise<WrittenChec
     note,
   });
   deps.logger.info(`checkpoint ${key}: ${heads.length} stream head(s) signed by ${signingKey.name}+${signingKey.keyId}`);
-  return { key, version_id: put.versionId, time: time.toISOString(), signed_by: `${signingKey.name}+${signingKey.keyId}`, heads };
+  return {
+    key,
+    version_id: put.versionId,
+    time: time.toISOString(),
+    signed_by: `${signingKey.name}+${signingKey.keyId}`,
+    heads,
+    ...(timestamp ? { timestamp } : {}),
+  };
 }
 
 /**

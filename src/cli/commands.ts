@@ -89,10 +89,11 @@ function faultsFromEnv(): SealDeps['faults'] {
   };
 }
 
-function sealDeps(ctx: Context): SealDeps & { signingKey: Context['config']['signingKey'] } {
+function sealDeps(ctx: Context): SealDeps & Pick<Context['config'], 'signingKey' | 'tsaUrl'> {
   const faults = faultsFromEnv();
   return {
     signingKey: ctx.config.signingKey,
+    tsaUrl: ctx.config.tsaUrl,
     pool: ctx.pool,
     store: ctx.store(),
     clock,
@@ -120,7 +121,10 @@ export async function cmdSeal(opts: Json & { namespace?: string }): Promise<numb
       for (const f of report.failures) {
         println(`FAILED ${f.stream.namespace}/${f.stream.retention_class}${f.batch_no ? ` batch ${f.batch_no}` : ''}: ${f.error}`);
       }
-      if (report.checkpoint) println(`checkpoint ${report.checkpoint.key}: ${report.checkpoint.heads.length} stream head(s) signed by ${report.checkpoint.signed_by}`);
+      if (report.checkpoint) {
+        const ts = report.checkpoint.timestamp;
+        println(`checkpoint ${report.checkpoint.key}: ${report.checkpoint.heads.length} stream head(s) signed by ${report.checkpoint.signed_by}${ts ? `, time-stamped ${ts.gen_time}` : ''}`);
+      }
       if (report.checkpoint_error) println(`FAILED checkpoint: ${report.checkpoint_error}`);
     }
     return report.failures.length > 0 || report.checkpoint_error ? EXIT.FAILED : EXIT.OK;

@@ -188,7 +188,12 @@ async function cmdVerifyBundle(dir: string, o: { json?: boolean; key?: string[] 
       `${report.batches_valid}/${report.batches_checked} batches valid, ${report.events_checked} events checked in ` +
         `${report.streams_checked} stream(s); ${report.problems.length} problem(s)`,
     );
-    println(report.checkpoint ? `anchored to checkpoint ${report.checkpoint.key} (${report.checkpoint.time}) signed by ${report.checkpoint.signed_by}` : 'no valid signed checkpoint');
+    const cp = report.checkpoint;
+    println(
+      cp
+        ? `anchored to checkpoint ${cp.key} (${cp.time}) signed by ${cp.signed_by}${cp.timestamped_at ? `, RFC 3161 time-stamp ${cp.timestamped_at}` : ''}`
+        : 'no valid signed checkpoint',
+    );
     println(report.ok ? 'VERIFIED' : 'NOT VERIFIED');
   }
   return report.ok ? EXIT.OK : EXIT.FAILED;

@@ -23,6 +23,7 @@ Environment:
   WORMSEAL_SIGNING_KEY    the same PEM given inline (one of the two; without either, no checkpoints)
   WORMSEAL_SIGNING_KEY_NAME  key name in checkpoints and the published key (default "wormseal")
   WORMSEAL_SIGNING_KEY_VALID_UNTIL  end of the key's validity window, fixed when it is first published
+  WORMSEAL_TSA_URL        RFC 3161 time-stamping authority that also stamps each checkpoint (optional)
 
 Exit codes: 0 done / verified, 1 something failed or did not verify, 2 usage or configuration error.`;
 

@@ -23,6 +23,8 @@ export interface Config {
   schedule: RetentionSchedule;
   /** Ed25519 key that signs checkpoints; undefined when none is configured (doctor warns). */
   signingKey: SigningKey | undefined;
+  /** RFC 3161 time-stamping authority that stamps each checkpoint (optional). */
+  tsaUrl: string | undefined;
 }
 
 const positiveInt = (name: string, dflt: number, max: number) =>
@@ -66,6 +68,7 @@ const envSchema = z.object({
   WORMSEAL_LAG_WARN_SECONDS: positiveInt('WORMSEAL_LAG_WARN_SECONDS', 300, 86_400 * 30),
   WORMSEAL_RETENTION_FILE: z.string().min(1).optional(),
   WORMSEAL_SIGNING_KEY_FILE: z.string().min(1).optional(),
+  WORMSEAL_TSA_URL: urlLike('WORMSEAL_TSA_URL', ['http:', 'https:']).optional(),
   WORMSEAL_SIGNING_KEY: z.string().min(1).optional(),
   WORMSEAL_SIGNING_KEY_NAME: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'WORMSEAL_SIGNING_KEY_NAME must be 1-64 letters, digits, dots, underscores or hyphens').optional(),
   WORMSEAL_SIGNING_KEY_VALID_UNTIL: z
@@ -107,6 +110,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, needs: Needs = 'db+s3'): Conf
     lagWarnSeconds: e.WORMSEAL_LAG_WARN_SECONDS,
     schedule: e.WORMSEAL_RETENTION_FILE ? loadScheduleFile(e.WORMSEAL_RETENTION_FILE) : builtinSchedule(),
     signingKey: signingKeyFrom(e),
+    tsaUrl: e.WORMSEAL_TSA_URL,
   };
 }
 

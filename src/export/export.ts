@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseDataObject, sha256 } from '../archive/batchfile.js';
 import { decodeManifest } from '../archive/manifest.js';
-import { publicKeyKey } from '../archive/layout.js';
+import { publicKeyKey, timestampKey } from '../archive/layout.js';
 import type { ObjectStore } from '../archive/store.js';
 import { decodeCheckpointBody } from '../checkpoint/checkpoint.js';
 import { parseNote } from '../checkpoint/note.js';
@@ -138,6 +138,9 @@ export async function exportBundle(deps: ExportDeps, sel: Selection, out: string
   }
 
   const cp = await copy(newest.object_key, newest.version_id);
+  const tsKey = timestampKey(newest.object_key);
+  const tsVersion = (await deps.store.listVersions(tsKey)).filter((v) => v.key === tsKey && !v.isDeleteMarker).at(-1);
+  const stamp = tsVersion ? (await copy(tsKey, tsVersion.versionId)).ref : null;
   const keys = [];
   for (const sig of note.signatures) {
     const key = publicKeyKey(sig.name, sig.keyId.toString('hex'));
@@ -151,6 +154,7 @@ export async function exportBundle(deps: ExportDeps, sel: Selection, out: string
     source: deps.store.name,
     selection: sel,
     checkpoint: cp.ref,
+    checkpoint_timestamp: stamp,
     keys,
     streams,
     events: { count: events.length, listing: 'events.ndjson', proofs: 'proofs.ndjson' },

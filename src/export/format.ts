@@ -34,6 +34,8 @@ export const bundleSchema = z
     source: z.string(),
     selection: selectionSchema,
     checkpoint: objectRefSchema,
+    /** The checkpoint's RFC 3161 time-stamp response, when the operator runs with a TSA. */
+    checkpoint_timestamp: objectRefSchema.nullable(),
     keys: z.array(objectRefSchema),
     streams: z.array(
       z

@@ -5,6 +5,7 @@ import { dataKey, manifestKey } from '../archive/layout.js';
 import type { Manifest } from '../archive/manifest.js';
 import { verifyCheckpointNote, type Checkpoint } from '../checkpoint/checkpoint.js';
 import { decodeKeyDocument, type PublishedKey } from '../checkpoint/keys.js';
+import { checkTimestamp } from '../checkpoint/timestamp.js';
 import type { StreamId } from '../db/batches.js';
 import { bundleSchema, objectPath, type Bundle, type LockRecord } from '../export/format.js';
 import { checkBatchBytes } from './batch.js';
@@ -13,7 +14,7 @@ import type { Problem, Reason, VerifyReport } from './problems.js';
 
 export interface BundleReport extends VerifyReport {
   /** The checkpoint the bundle is anchored to, when its signature verified. */
-  checkpoint: { key: string; time: string; signed_by: string } | null;
+  checkpoint: { key: string; time: string; signed_by: string; timestamped_at?: string } | null;
   /**
    * Every batch whose manifest the bundle holds, in chain order (for timelines such as the HTML
    * report). Batches absent from the bundle appear only through their findings.
@@ -86,6 +87,20 @@ export function verifyBundle(dir: string, opts: { trustedKeys?: PublishedKey[] }
     } else cpProblem(v.reason, v.detail);
   }
   checkLock(bundle.checkpoint.lock, bundle.checkpoint.key, null, none, report.problems);
+  const ts = bundle.checkpoint_timestamp;
+  if (ts && cpBytes) {
+    const tsr = read(objectPath(ts.key));
+    if (!tsr) report.problems.push({ stream: none, batch_no: null, object: ts.key, reason: 'missing', detail: 'the time-stamp listed in bundle.json is not in the bundle' });
+    else {
+      try {
+        const { genTime } = checkTimestamp(tsr, cpBytes);
+        if (report.checkpoint) report.checkpoint.timestamped_at = genTime.toISOString();
+      } catch (e) {
+        cpProblem('signature_invalid', `RFC 3161 time-stamp ${ts.key}: ${(e as Error).message}`);
+      }
+    }
+    checkLock(ts.lock, ts.key, null, none, report.problems);
+  }
   for (const k of bundle.keys) checkLock(k.lock, k.key, null, none, report.problems);
 
   const batches = new Map<string, BundleBatch>();
