@@ -68,13 +68,13 @@ const envSchema = z.object({
   WORMSEAL_LAG_WARN_SECONDS: positiveInt('WORMSEAL_LAG_WARN_SECONDS', 300, 86_400 * 30),
   WORMSEAL_RETENTION_FILE: z.string().min(1).optional(),
   WORMSEAL_SIGNING_KEY_FILE: z.string().min(1).optional(),
-  WORMSEAL_TSA_URL: urlLike('WORMSEAL_TSA_URL', ['http:', 'https:']).optional(),
   WORMSEAL_SIGNING_KEY: z.string().min(1).optional(),
   WORMSEAL_SIGNING_KEY_NAME: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'WORMSEAL_SIGNING_KEY_NAME must be 1-64 letters, digits, dots, underscores or hyphens').optional(),
   WORMSEAL_SIGNING_KEY_VALID_UNTIL: z
     .string()
     .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/, 'WORMSEAL_SIGNING_KEY_VALID_UNTIL must be a UTC instant like 2027-12-31T23:59:59Z')
     .optional(),
+  WORMSEAL_TSA_URL: urlLike('WORMSEAL_TSA_URL', ['http:', 'https:']).optional(),
 });
 
 /** What each command needs; `migrate` needs no bucket, `ingest` no S3 at all. */
