@@ -1,5 +1,6 @@
 import type { StreamId } from '../db/batches.js';
 import { bundleProofSchema, type Bundle } from '../export/format.js';
+import { matches } from '../export/select.js';
 import { leafHash, verifyInclusion } from '../merkle/index.js';
 import type { BundleBatch } from './bundle.js';
 import type { Problem } from './problems.js';
@@ -7,13 +8,16 @@ import type { Problem } from './problems.js';
 /**
  * The selected events of a bundle: line i of events.ndjson with line i of proofs.ndjson. Each
  * event's leaf must lead to its batch's root along the proof (proof_invalid otherwise), and equal
- * the batch's line at that index when the data object is in the bundle (content_changed).
- * Returns the number of events checked.
+ * the batch's line at that index when the data object is in the bundle (content_changed). And
+ * the listing must be complete: every line of an included data object that matches the bundle's
+ * selection must be listed (missing otherwise). Returns the number of events checked.
  */
 export function checkBundleEvents(
   bundle: Bundle,
   read: (path: string) => Buffer | undefined,
   batches: Map<string, BundleBatch>,
+  /** Every batch the chain check covered, present or not ("ns/class/n"). */
+  checked: Set<string>,
   problems: Problem[],
 ): number {
   const none: StreamId = { namespace: '', retention_class: '' };
@@ -35,6 +39,7 @@ export function checkBundleEvents(
     });
   }
   const n = Math.min(eventLines.length, proofLines.length);
+  const listed = new Set<string>();
   for (let i = 0; i < n; i++) {
     let proof;
     try {
@@ -56,7 +61,13 @@ export function checkBundleEvents(
       id = undefined;
     }
     if (id !== proof.event_id) add(bundle.events.listing, 'content_changed', `the listed line carries event_id ${String(id)}`);
-    const batch = batches.get(`${proof.namespace}/${proof.retention_class}/${proof.batch_no}`);
+    const batchId = `${proof.namespace}/${proof.retention_class}/${proof.batch_no}`;
+    listed.add(`${batchId}/${proof.leaf_index}`);
+    if (!checked.has(batchId)) {
+      add(bundle.events.proofs, 'missing', 'its batch is not part of the bundle');
+      continue;
+    }
+    const batch = batches.get(batchId);
     if (!batch?.manifest) continue; // the batch itself is missing or unreadable: already a finding
     try {
       if (proof.tree_size !== batch.manifest.tree.size) throw new Error(`tree size ${proof.tree_size}, the manifest says ${batch.manifest.tree.size}`);
@@ -72,6 +83,27 @@ export function checkBundleEvents(
     }
     const sealed = batch.lines?.[proof.leaf_index];
     if (batch.lines && (!sealed || !sealed.equals(line))) add(bundle.events.listing, 'content_changed', `differs from line ${proof.leaf_index + 1} of the batch`);
+  }
+  for (const [id, b] of batches) {
+    if (!b.intact) continue; // a changed data object is already a finding; its lines prove nothing
+    const [namespace, retention_class, no] = id.split('/');
+    b.lines?.forEach((line, i) => {
+      if (listed.has(`${id}/${i}`)) return;
+      let event: Record<string, unknown>;
+      try {
+        event = JSON.parse(line.toString('utf8')) as Record<string, unknown>;
+      } catch {
+        return; // an unparseable line changed the batch's root: already a finding
+      }
+      if (!matches(bundle.selection, event)) return;
+      problems.push({
+        stream: { namespace: namespace!, retention_class: retention_class! },
+        batch_no: Number(no),
+        object: bundle.events.listing,
+        reason: 'missing',
+        detail: `event ${String(event.event_id)} (line ${i + 1} of the batch) matches the selection but is not listed`,
+      });
+    });
   }
   return eventLines.length;
 }

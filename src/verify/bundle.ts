@@ -33,6 +33,8 @@ export class BundleError extends Error {
 export interface BundleBatch {
   manifest?: Manifest;
   lines?: Buffer[];
+  /** The data object matched its manifest: its lines can be trusted for the completeness check. */
+  intact: boolean;
 }
 
 /**
@@ -154,12 +156,16 @@ export function verifyBundle(dir: string, opts: { trustedKeys?: PublishedKey[] }
         checkLock(entry.manifest.lock, mKey, m, stream, report.problems, n);
         if (entry.data) checkLock(entry.data.lock, dKey, m, stream, report.problems, n);
       }
-      batches.set(`${s.namespace}/${s.retention_class}/${n}`, { ...(m ? { manifest: m } : {}), ...(checked.lines ? { lines: checked.lines } : {}) });
+      batches.set(`${s.namespace}/${s.retention_class}/${n}`, {
+        ...(m ? { manifest: m } : {}),
+        ...(checked.lines ? { lines: checked.lines } : {}),
+        intact: checked.findings.length === 0,
+      });
       // A changed manifest is reported once: its successor is judged against the sealed digest.
       prevSha = changed ? recorded : sha;
     }
   }
-  report.events_checked = checkBundleEvents(bundle, read, batches, report.problems);
+  report.events_checked = checkBundleEvents(bundle, read, batches, new Set(checkedIds), report.problems);
   report.problems.sort(
     (a, b) =>
       a.stream.namespace.localeCompare(b.stream.namespace) ||

@@ -243,6 +243,24 @@ describe('examiner toolkit: checkpoints, proofs, bundles', () => {
       expect(findings(r)).toEqual([`proof_invalid@${JSON.parse(readFileSync(join(bundleDir, 'proofs.ndjson'), 'utf8').split('\n')[0]!).batch_no}`]);
     });
 
+    it('a selected event dropped from the listing (with its proof and the count): missing', () => {
+      const r = variant('dropped-event', (d) => {
+        const drop = (f: string) => {
+          const lines = readFileSync(join(d, f), 'utf8').split('\n');
+          lines.splice(4, 1);
+          writeFileSync(join(d, f), lines.join('\n'));
+        };
+        drop('events.ndjson');
+        drop('proofs.ndjson');
+        const b = bundle();
+        b.events.count--;
+        writeFileSync(join(d, 'bundle.json'), JSON.stringify(b));
+      });
+      const proof = JSON.parse(readFileSync(join(bundleDir, 'proofs.ndjson'), 'utf8').split('\n')[4]!);
+      expect(findings(r)).toEqual([`missing@${proof.batch_no}`]);
+      expect(r.problems[0]!.detail).toMatch(/matches the selection but is not listed/);
+    });
+
     it('a lock recorded weaker than COMPLIANCE: lock_weaker', () => {
       const r = variant('lock', (d) => {
         const b = bundle();
