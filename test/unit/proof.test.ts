@@ -37,11 +37,11 @@ function batch(no: number, prev: Buffer | null, ids: string[]) {
 }
 
 /** Two batches of a stream, a checkpoint naming batch 2, and the proof of event 'e4' (batch 1, leaf 4). */
-function fixture(opts: { signer?: SigningKey; time?: Date; keyFrom?: Date } = {}) {
+function fixture(opts: { signer?: SigningKey } = {}) {
   const signer = opts.signer ?? key();
   const b1 = batch(1, null, ['e0', 'e1', 'e2', 'e3', 'e4']);
   const b2 = batch(2, b1.sha256, ['e5', 'e6']);
-  const time = opts.time ?? new Date('2026-06-01T00:00:00.000Z');
+  const time = new Date('2026-06-01T00:00:00.000Z');
   const checkpoint = signCheckpoint({ origin: 's3://b', time, heads: [{ ...stream, batch_no: 2, manifest_sha256: b2.sha256.toString('hex') }] }, signer);
   const doc: ProofDocument = {
     format: PROOF_FORMAT,
@@ -53,7 +53,7 @@ function fixture(opts: { signer?: SigningKey; time?: Date; keyFrom?: Date } = {}
     manifest_base64: b1.bytes.toString('base64'),
     chain_base64: [b2.bytes.toString('base64')],
     checkpoint,
-    keys: [encodeKeyDocument(signer, opts.keyFrom ?? new Date('2026-01-01T00:00:00.000Z'))],
+    keys: [encodeKeyDocument(signer, new Date('2026-01-01T00:00:00.000Z'))],
   };
   return { doc, b1, b2 };
 }
