@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { Command, Option } from 'commander';
 import { decodeKeyDocument, type PublishedKey } from '../checkpoint/keys.js';
+import { NoteError } from '../checkpoint/note.js';
 import { exportBundle } from '../export/export.js';
 import type { Selection } from '../export/format.js';
 import { normalizeTimestamp } from '../events/schema.js';
@@ -177,7 +178,7 @@ async function cmdVerifyBundle(dir: string, o: { json?: boolean; key?: string[] 
   try {
     report = verifyBundle(dir, { ...(o.key ? { trustedKeys: trustedKeys(o.key)! } : {}) });
   } catch (e) {
-    if (!(e instanceof BundleError) && (e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    if (!(e instanceof BundleError) && !(e instanceof NoteError) && (e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     process.stderr.write(`wormseal verify-bundle: ${(e as Error).message}\n`);
     return EXIT.USAGE;
   }

@@ -78,7 +78,10 @@ export function verifyBundle(dir: string, opts: { trustedKeys?: PublishedKey[] }
   const cpBytes = read(objectPath(bundle.checkpoint.key));
   let checkpoint: Checkpoint | undefined;
   const cpProblem = (reason: Reason, detail: string) => {
-    for (const s of bundle.streams) report.problems.push({ stream: streamOf(s), batch_no: null, object: bundle.checkpoint.key, reason, detail });
+    // One finding per stream it anchors; a bundle without streams still gets one.
+    for (const s of bundle.streams.length ? bundle.streams.map(streamOf) : [none]) {
+      report.problems.push({ stream: s, batch_no: null, object: bundle.checkpoint.key, reason, detail });
+    }
   };
   if (!cpBytes) cpProblem('missing', 'the signed checkpoint is not in the bundle');
   else {
