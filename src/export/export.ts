@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseDataObject, sha256 } from '../archive/batchfile.js';
 import { decodeManifest } from '../archive/manifest.js';
@@ -168,7 +168,7 @@ export async function exportBundle(deps: ExportDeps, sel: Selection, out: string
     writeFileSync(join(out, path), bytes);
   }
 
-  const recorded = await appendEvents(deps, [
+  const event = [
     {
       namespace: EXPORT_EVENT.namespace,
       event_type: EXPORT_EVENT.event_type,
@@ -183,9 +183,21 @@ export async function exportBundle(deps: ExportDeps, sel: Selection, out: string
         bundle_json_sha256: sha256(files.get('bundle.json')!).toString('hex'),
       },
     },
-  ]);
-  const auditId = recorded.event_ids[0];
-  if (!auditId) throw new ExportError(`the bundle was written, but recording the export failed: ${recorded.errors.map((e) => e.reason).join('; ')}`);
+  ];
+  let auditId: string | undefined;
+  let why = '';
+  try {
+    const recorded = await appendEvents(deps, event);
+    auditId = recorded.event_ids[0];
+    why = recorded.errors.map((e) => e.reason).join('; ');
+  } catch (e) {
+    why = (e as Error).message;
+  }
+  if (!auditId) {
+    // No export may exist without its audit event: take the bundle back (out was empty before).
+    for (const entry of readdirSync(out)) rmSync(join(out, entry), { recursive: true, force: true });
+    throw new ExportError(`recording the export as an audit event failed, so the bundle was removed: ${why}`);
+  }
   deps.logger.info(`export recorded as audit event ${auditId} (${EXPORT_EVENT.namespace}/${EXPORT_EVENT.event_type})`);
   return {
     out,

@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -145,6 +145,13 @@ describe('examiner toolkit: checkpoints, proofs, bundles', () => {
     const audit = await h.pool.query(`SELECT event_type, actor_id, convert_from(canonical, 'UTF8') AS c FROM wormseal.events WHERE event_id = $1`, [res.audit_event_id]);
     expect(audit.rows[0]).toMatchObject({ event_type: 'audit_export.created', actor_id: 'examiner@test' });
     expect(JSON.parse(audit.rows[0].c).data.events).toBe(23);
+
+    // An export that cannot be recorded as an audit event does not exist either.
+    const unrecorded = join(tmp, 'unrecorded');
+    const refused = await runCli(['export', '--out', unrecorded, '--namespace', 'exam', '--by', 'x'.repeat(300)], { env });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/recording the export as an audit event failed, so the bundle was removed: actor\.id/);
+    expect(readdirSync(unrecorded)).toEqual([]);
 
     const byActor = join(tmp, 'by-actor');
     const ana = await runCli(['export', '--out', byActor, '--actor', 'u_ana', '--json'], { env });
