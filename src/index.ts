@@ -75,3 +75,11 @@ export { applyRetention, type ApplyReport, type RetentionDeps } from './retentio
 export { placeHold, releaseHold, showHold, HoldError, type PlaceReport, type ReleaseReport, type HoldDetail } from './holds/holds.js';
 export { reconcileLegalHolds } from './holds/reconcile.js';
 export { parseScope, type HoldScope } from './holds/scope.js';
+export { sealAndCheckpoint, type SealAndCheckpointReport } from './checkpoint/run.js';
+export { writeCheckpoint } from './checkpoint/write.js';
+export { loadSigningKey, decodeKeyDocument, type SigningKey, type PublishedKey } from './checkpoint/keys.js';
+export { verifyCheckpointNote } from './checkpoint/checkpoint.js';
+export { createProver, ProveError, type Prover } from './proof/prove.js';
+export { verifyProofBytes, encodeProof, type ProofDocument, type ProofVerdict } from './proof/proof.js';
+export { exportBundle, type ExportResult } from './export/export.js';
+export { verifyBundle, type BundleReport } from './verify/bundle.js';

@@ -36,3 +36,26 @@ export function parseBatchKey(key: string): { stream: StreamRef; batch_no: numbe
     kind: m[4] === 'manifest.json' ? 'manifest' : 'data',
   };
 }
+
+/**
+ * Signed checkpoints (docs/FORMAT.md, "Checkpoints"): named by their time, so a listing sorts
+ * oldest first, and by a digest of the note, so two sealers writing at once never share a key.
+ */
+export function checkpointKey(time: Date, noteSha256: string): string {
+  const t = time.toISOString().replace(/[-:]/g, '');
+  return `${LAYOUT_VERSION}/checkpoints/${t}-${noteSha256.slice(0, 16)}.note`;
+}
+
+/** The RFC 3161 time-stamp response of a checkpoint, stored beside it. */
+export function timestampKey(checkpointObjectKey: string): string {
+  return `${checkpointObjectKey}.tsr`;
+}
+
+export const CHECKPOINT_PREFIX = `${LAYOUT_VERSION}/checkpoints/`;
+
+/** Published public key documents, one per signing key (name and key id). */
+export function publicKeyKey(name: string, keyIdHex: string): string {
+  return `${KEYS_PREFIX}${name}/${keyIdHex}.note`;
+}
+
+export const KEYS_PREFIX = `${LAYOUT_VERSION}/keys/`;

@@ -6,10 +6,11 @@ import { run as runRetentionJob } from '../../jobs/retention.js';
 import { run as runSealJob } from '../../jobs/seal.js';
 import { createLockedBucket } from '../archive/bucket.js';
 import { checkBucket, checkClockSkew, type BucketCheck } from '../archive/protection.js';
+import { sealAndCheckpoint } from '../checkpoint/run.js';
+import { checkSigningKey } from '../checkpoint/doctor.js';
 import { migrate, migrationStatus } from '../db/migrate.js';
 import { appendEventTexts, type IngestError } from '../events/ingest.js';
 import type { SealDeps } from '../seal/deps.js';
-import { sealAll } from '../seal/seal.js';
 import { verifyArchive } from '../verify/archive.js';
 import { formatProblem, type VerifyReport } from '../verify/problems.js';
 import { clock, createContext, type Context } from './context.js';
@@ -79,9 +80,11 @@ export async function cmdIngest(file: string | undefined, opts: Json): Promise<n
   }
 }
 
-function sealDeps(ctx: Context): SealDeps {
+function sealDeps(ctx: Context): SealDeps & Pick<Context['config'], 'signingKey' | 'tsaUrl'> {
   const faults = faultsFromEnv();
   return {
+    signingKey: ctx.config.signingKey,
+    tsaUrl: ctx.config.tsaUrl,
     pool: ctx.pool,
     store: ctx.store(),
     clock,
@@ -94,7 +97,7 @@ function sealDeps(ctx: Context): SealDeps {
 export async function cmdSeal(opts: Json & { namespace?: string }): Promise<number> {
   const ctx = createContext('db+s3');
   try {
-    const report = await sealAll(sealDeps(ctx), opts.namespace ? { namespace: opts.namespace } : {});
+    const report = await sealAndCheckpoint(sealDeps(ctx), opts.namespace ? { namespace: opts.namespace } : {});
     if (opts.json) {
       printJson(report);
     } else {
@@ -109,8 +112,13 @@ export async function cmdSeal(opts: Json & { namespace?: string }): Promise<numb
       for (const f of report.failures) {
         println(`FAILED ${f.stream.namespace}/${f.stream.retention_class}${f.batch_no ? ` batch ${f.batch_no}` : ''}: ${f.error}`);
       }
+      if (report.checkpoint) {
+        const ts = report.checkpoint.timestamp;
+        println(`checkpoint ${report.checkpoint.key}: ${report.checkpoint.heads.length} stream head(s) signed by ${report.checkpoint.signed_by}${ts ? `, time-stamped ${ts.gen_time}` : ''}`);
+      }
+      if (report.checkpoint_error) println(`FAILED checkpoint: ${report.checkpoint_error}`);
     }
-    return report.failures.length > 0 ? EXIT.FAILED : EXIT.OK;
+    return report.failures.length > 0 || report.checkpoint_error ? EXIT.FAILED : EXIT.OK;
   } finally {
     await ctx.close();
   }
@@ -243,6 +251,7 @@ export async function cmdDoctor(opts: Json): Promise<number> {
     try {
       checks.push(...(await checkBucket(ctx.store())));
       checks.push(await checkClockSkew(ctx.store(), () => clock.now()));
+      checks.push(await checkSigningKey(ctx.store(), ctx.config.signingKey, clock.now()));
     } catch (e) {
       checks.push({
         name: 'bucket',
@@ -254,7 +263,7 @@ export async function cmdDoctor(opts: Json): Promise<number> {
     const ok = checks.every((c) => c.ok);
     if (opts.json) printJson({ ok, checks });
     else {
-      for (const c of checks) println(`${c.ok ? 'ok  ' : 'FAIL'} ${c.name.padEnd(18)} ${c.detail}${c.fix ? `\n     fix: ${c.fix}` : ''}`);
+      for (const c of checks) println(`${c.ok ? (c.fix ? 'warn' : 'ok  ') : 'FAIL'} ${c.name.padEnd(18)} ${c.detail}${c.fix ? `\n     fix: ${c.fix}` : ''}`);
       println(ok ? 'all checks passed' : 'sealing will refuse to run until the failures above are fixed');
     }
     return ok ? EXIT.OK : EXIT.FAILED;

@@ -6,6 +6,7 @@ import { ConfigError } from '../config/errors.js';
 import { cmdBucketCreate, cmdDoctor, cmdIngest, cmdMigrate, cmdSeal, cmdVerify, cmdWorker } from './commands.js';
 import { registerHoldCommands } from './holds.js';
 import { registerRetentionCommands } from './retention.js';
+import { registerExamine } from './examine.js';
 import { EXIT } from './output.js';
 
 const ENV_HELP = `
@@ -22,6 +23,11 @@ Environment:
   WORMSEAL_LAG_WARN_SECONDS  warn when an open transaction holds sealing back longer (default 300)
   WORMSEAL_HOT_WINDOW     how long sealed rows stay in Postgres before retention apply purges them (ISO 8601, default P30D)
   WORMSEAL_RETENTION_CRON worker's retention apply schedule, node-cron syntax (default "17 3 * * *")
+  WORMSEAL_SIGNING_KEY_FILE  Ed25519 private key (PEM) that signs checkpoints after each seal run
+  WORMSEAL_SIGNING_KEY    the same PEM given inline (one of the two; without either, no checkpoints)
+  WORMSEAL_SIGNING_KEY_NAME  key name in checkpoints and the published key (default "wormseal")
+  WORMSEAL_SIGNING_KEY_VALID_UNTIL  end of the key's validity window, fixed when it is first published
+  WORMSEAL_TSA_URL        RFC 3161 time-stamping authority that also stamps each checkpoint (optional)
 
 Exit codes: 0 done / verified, 1 something failed or did not verify, 2 usage or configuration error.`;
 
@@ -85,6 +91,8 @@ program
   .description('check the database, the bucket protection (Object Lock, versioning, default COMPLIANCE) and clock skew')
   .addOption(json())
   .action(action((o: { json?: boolean }) => cmdDoctor(o)));
+
+registerExamine(program, action);
 
 const bucket = program.command('bucket').description('bucket administration');
 bucket

@@ -67,3 +67,9 @@ export async function writeVerifyReport(
   });
   await writeFile(path, renderReport(model));
 }
+
+/** The report of an offline bundle verification: no registry, so no holds and no schedule to show. */
+export async function writeBundleReport(path: string, report: VerifyReport, opts: { dir: string; now: Date }): Promise<void> {
+  const model = buildReportModel({ report, subject: `export bundle ${resolve(opts.dir)}`, generatedAt: opts.now, holds: null });
+  await writeFile(path, renderReport(model));
+}

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { loadSigningKey, type SigningKey } from '../checkpoint/keys.js';
 import { builtinSchedule } from '../retention/builtin.js';
 import { parseDuration } from '../retention/duration.js';
 import { loadScheduleFile, type RetentionSchedule } from '../retention/schedule.js';
@@ -23,6 +25,10 @@ export interface Config {
   /** ISO 8601 duration sealed hot rows stay in Postgres before `retention apply` purges them. */
   hotWindow: string;
   retentionCron: string | undefined;
+  /** Ed25519 key that signs checkpoints; undefined when none is configured (doctor warns). */
+  signingKey: SigningKey | undefined;
+  /** RFC 3161 time-stamping authority that stamps each checkpoint (optional). */
+  tsaUrl: string | undefined;
 }
 
 const positiveInt = (name: string, dflt: number, max: number) =>
@@ -77,6 +83,14 @@ const envSchema = z.object({
       }
     }),
   WORMSEAL_RETENTION_CRON: z.string().min(1).optional(),
+  WORMSEAL_SIGNING_KEY_FILE: z.string().min(1).optional(),
+  WORMSEAL_SIGNING_KEY: z.string().min(1).optional(),
+  WORMSEAL_SIGNING_KEY_NAME: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'WORMSEAL_SIGNING_KEY_NAME must be 1-64 letters, digits, dots, underscores or hyphens').optional(),
+  WORMSEAL_SIGNING_KEY_VALID_UNTIL: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/, 'WORMSEAL_SIGNING_KEY_VALID_UNTIL must be a UTC instant like 2027-12-31T23:59:59Z')
+    .optional(),
+  WORMSEAL_TSA_URL: urlLike('WORMSEAL_TSA_URL', ['http:', 'https:']).optional(),
 });
 
 /** What each command needs; `migrate` needs no bucket, `ingest` no S3 at all. */
@@ -113,5 +127,30 @@ export function loadConfig(env: NodeJS.ProcessEnv, needs: Needs = 'db+s3'): Conf
     schedule: e.WORMSEAL_RETENTION_FILE ? loadScheduleFile(e.WORMSEAL_RETENTION_FILE) : builtinSchedule(),
     hotWindow: e.WORMSEAL_HOT_WINDOW,
     retentionCron: e.WORMSEAL_RETENTION_CRON,
+    signingKey: signingKeyFrom(e),
+    tsaUrl: e.WORMSEAL_TSA_URL,
   };
+}
+
+/** The checkpoint signing key, from a PEM file or the PEM text itself (one of the two). */
+function signingKeyFrom(e: z.infer<typeof envSchema>): SigningKey | undefined {
+  if (e.WORMSEAL_SIGNING_KEY_FILE && e.WORMSEAL_SIGNING_KEY) {
+    throw new ConfigError('configuration error:\n  set WORMSEAL_SIGNING_KEY_FILE or WORMSEAL_SIGNING_KEY, not both');
+  }
+  let pem = e.WORMSEAL_SIGNING_KEY;
+  if (e.WORMSEAL_SIGNING_KEY_FILE) {
+    try {
+      pem = readFileSync(e.WORMSEAL_SIGNING_KEY_FILE, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`configuration error:\n  WORMSEAL_SIGNING_KEY_FILE: cannot read ${e.WORMSEAL_SIGNING_KEY_FILE}: ${(err as Error).message}`);
+    }
+  }
+  if (!pem) return undefined;
+  try {
+    const until = e.WORMSEAL_SIGNING_KEY_VALID_UNTIL ? new Date(e.WORMSEAL_SIGNING_KEY_VALID_UNTIL) : null;
+    return loadSigningKey(pem, e.WORMSEAL_SIGNING_KEY_NAME ?? 'wormseal', until);
+  } catch (err) {
+    const source = e.WORMSEAL_SIGNING_KEY_FILE ? 'WORMSEAL_SIGNING_KEY_FILE' : 'WORMSEAL_SIGNING_KEY';
+    throw new ConfigError(`configuration error:\n  ${source}: ${(err as Error).message}`);
+  }
 }

@@ -2,6 +2,7 @@
 // check), the CLI and the bundle verifier.
 
 export { EMPTY_ROOT, HASH_SIZE, leafHash, nodeHash } from './hash.js';
+export { buildLevelTree, type LevelTree } from './levels.js';
 export { buildTree, consistencyProof, inclusionProof, merkleRoot, type LogTree } from './tree.js';
 export {
   isValidConsistency,

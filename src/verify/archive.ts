@@ -9,6 +9,8 @@ import { listTombstones, purgedBatchNumbers, type Tombstone } from '../db/tombst
 import type { Pool } from '../db/pool.js';
 import type { Logger } from '../log/logger.js';
 import { checkBatchBytes } from './batch.js';
+import { verifyCheckpoints } from './checkpoints.js';
+import { mapLimit } from './limit.js';
 import type { BatchSummary, Problem, Reason, StreamSummary, VerifyReport } from './problems.js';
 
 export interface VerifyDeps {
@@ -92,6 +94,8 @@ export async function verifyArchive(deps: VerifyDeps, opts: { namespace?: string
       b.state === 'pending' ? 'pending' : hit.has(b.batch_no) ? 'problem' : retention.tombstones.has(b.batch_no) ? 'tombstoned' : 'valid';
     summaries.push({ stream, batches: batches.map((b) => summarize(b, state(b))) });
   }
+  // Signed checkpoints: signatures, and heads beyond the registry's (a cut tail).
+  report.problems.push(...(await verifyCheckpoints(deps, opts, report.problems)));
   report.problems.sort(
     (a, b) =>
       a.stream.namespace.localeCompare(b.stream.namespace) ||
@@ -331,17 +335,4 @@ async function checkLock(
         : 'legal hold is ON, but no active hold covers this batch (run wormseal retention apply to complete a release)',
     );
   }
-}
-
-async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }

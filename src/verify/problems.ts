@@ -19,7 +19,12 @@ export type Reason =
   | 'lock_weaker'
   /** An object's S3 legal-hold flag differs from the holds registry (some active hold covers its batch, or none). */
   | 'legal_hold_mismatch'
+  /** A checkpoint has no valid signature of a published key (altered, or signed by an unknown key). */
   | 'signature_invalid'
+  /** A checkpoint is signed by a published key, but dated outside that key's validity window. */
+  | 'key_not_valid'
+  /** An inclusion proof in a bundle does not lead from its event to its batch's root. */
+  | 'proof_invalid'
   /** A delete marker hides the sealed version from plain reads (the version itself is intact). */
   | 'delete_marker'
   /** Another version was written over a batch key (the sealed version itself is intact). */

@@ -1,11 +1,15 @@
 /**
  * `npm run demo`: the life of an audit event on this machine, end to end. Starts a throwaway
  * Postgres and single-node Ceph RGW (localstack/stack.sh), creates an Object Lock bucket, ingests
- * generated events from several services, seals them, shows the S3 refusing to delete what was
- * sealed, verifies the archive, and stops everything.
+ * generated events from several services, seals them under a signed checkpoint, shows the S3
+ * refusing to delete what was sealed, verifies the archive, proves one event, exports one actor's
+ * events to a bundle and verifies it offline, and stops everything.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { resolve } from 'node:path';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { createLockedBucket } from '../../src/archive/bucket.js';
 import { checkBucket } from '../../src/archive/protection.js';
 import { createS3Client, S3ObjectStore } from '../../src/archive/s3.js';
@@ -16,8 +20,13 @@ import { createPool } from '../../src/db/pool.js';
 import { appendEvents } from '../../src/events/ingest.js';
 import { createLogger } from '../../src/log/logger.js';
 import { builtinSchedule } from '../../src/retention/builtin.js';
-import { sealAll } from '../../src/seal/seal.js';
+import { loadSigningKey } from '../../src/checkpoint/keys.js';
+import { sealAndCheckpoint } from '../../src/checkpoint/run.js';
+import { exportBundle } from '../../src/export/export.js';
+import { encodeProof, verifyProofBytes } from '../../src/proof/proof.js';
+import { createProver } from '../../src/proof/prove.js';
 import { verifyArchive } from '../../src/verify/archive.js';
+import { verifyBundle } from '../../src/verify/bundle.js';
 import { formatProblem } from '../../src/verify/problems.js';
 import { generateEvents } from './generate.js';
 
@@ -84,9 +93,11 @@ async function run(env: Record<string, string>): Promise<number> {
     const again = await appendEvents({ pool, clock: systemClock, schedule, maxEventBytes: 65536 }, events.slice(0, 2000));
     say(`the same 2,000 again: accepted ${again.accepted}, of which already recorded ${again.duplicates} (nothing written)`);
 
-    head('wormseal seal (batch size 400)');
+    head('wormseal seal (batch size 400), with an Ed25519 key that signs a checkpoint of every stream head');
+    const pem = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    const signingKey = loadSigningKey(pem, 'demo', null);
     const t0 = performance.now();
-    const sealed = await sealAll({ pool, store, clock: systemClock, logger, config: { batchSize: 400, schedule, lagWarnSeconds: 300 } });
+    const sealed = await sealAndCheckpoint({ pool, store, clock: systemClock, logger, config: { batchSize: 400, schedule, lagWarnSeconds: 300 }, signingKey });
     const ms = performance.now() - t0;
     const streams = new Set(sealed.batches.map((b) => `${b.stream.namespace}/${b.stream.retention_class}`));
     say(`${sealed.batches.length} batches in ${streams.size} streams, ${sealed.batches.reduce((n, b) => n + b.leaf_count, 0)} events, ${ms.toFixed(0)} ms`);
@@ -97,6 +108,8 @@ async function run(env: Record<string, string>): Promise<number> {
       );
       for (const o of b.objects) say(`      ${o.kind.padEnd(8)} ${o.key}  (version ${o.version_id})`);
     }
+    if (!sealed.checkpoint) throw new Error(`no checkpoint: ${sealed.checkpoint_error ?? 'nothing sealed'}`);
+    say(`checkpoint ${sealed.checkpoint.key}: ${sealed.checkpoint.heads.length} stream heads signed by ${sealed.checkpoint.signed_by}`);
 
     head('the S3 server enforces the lock');
     const first = sealed.batches[0]!;
@@ -122,7 +135,29 @@ async function run(env: Record<string, string>): Promise<number> {
     const v = await verifyArchive({ pool, store, logger });
     for (const p of v.problems) say(formatProblem(p));
     say(`${v.batches_valid}/${v.batches_checked} batches valid, ${v.events_checked} events checked in ${v.streams_checked} streams: ${v.ok ? 'VERIFIED' : 'NOT VERIFIED'}`);
-    return v.ok ? 0 : 1;
+    if (!v.ok) return 1;
+
+    const sample = (await pool.query<{ event_id: string; actor_id: string }>(
+        `SELECT event_id, actor_id FROM wormseal.events WHERE actor_id = (SELECT actor_id FROM wormseal.events
+           WHERE actor_id LIKE 'u\\_%' GROUP BY actor_id ORDER BY count(*) DESC, actor_id LIMIT 1) ORDER BY txid, seq LIMIT 1`,
+      )).rows[0]!;
+    head(`wormseal prove ${sample.event_id}`);
+    const proof = encodeProof(await createProver({ pool, store }).prove(sample.event_id));
+    const pv = verifyProofBytes(proof);
+    say(`${proof.length} bytes: leaf of ${pv.stream?.namespace}/${pv.stream?.retention_class} batch ${pv.batch_no}, chained to head ${pv.head_batch_no}, signed by ${pv.signed_by}: ${pv.ok ? 'VERIFIED' : 'NOT VERIFIED'}`);
+    const flipped = Buffer.from(proof);
+    flipped[proof.length >> 1] = flipped[proof.length >> 1]! ^ 1;
+    say(`the same proof with one bit flipped: ${verifyProofBytes(flipped).ok ? '!! VERIFIED' : 'NOT VERIFIED'}`);
+
+    const out = join(mkdtempSync(join(tmpdir(), 'wormseal-demo-')), 'bundle');
+    head(`wormseal export --actor ${sample.actor_id} --out ${out}`);
+    const ex = await exportBundle({ pool, store, clock: systemClock, logger, schedule, maxEventBytes: 65536 }, { actor: sample.actor_id }, out, { id: 'demo-examiner', type: 'user' });
+    say(`${ex.events} event(s) from ${ex.batches} batch(es); the export itself is audit event ${ex.audit_event_id}`);
+    head(`wormseal verify-bundle ${out} (no database, no S3)`);
+    const vb = verifyBundle(out);
+    for (const p of vb.problems) say(formatProblem(p));
+    say(`${vb.batches_valid}/${vb.batches_checked} batches valid, ${vb.events_checked} event(s) checked: ${vb.ok ? 'VERIFIED' : 'NOT VERIFIED'}`);
+    return vb.ok && pv.ok ? 0 : 1;
   } finally {
     await pool.end();
     client.destroy();

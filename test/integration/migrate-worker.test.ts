@@ -103,9 +103,9 @@ describe('wormseal migrate from two processes at once', () => {
         const tables = await c.query<{ t: string }>(
           "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'wormseal' ORDER BY table_name",
         );
-        expect(tables.rows.map((r) => r.t)).toEqual(
-          ['batch_index', 'batches', 'events', 'hold_batches', 'holds', 'purge_gate', 'schema_migrations', 'streams', 'tombstones'],
-        );
+        expect(tables.rows.map((r) => r.t)).toEqual([
+          'batch_index', 'batches', 'checkpoints', 'events', 'hold_batches', 'holds', 'purge_gate', 'schema_migrations', 'streams', 'tombstones',
+        ]);
       } finally {
         await c.end();
       }

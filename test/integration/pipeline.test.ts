@@ -108,6 +108,7 @@ describe('ingest → seal → WORM archive → verify, on real Postgres and S3 O
       'versioning',
       'default-retention',
       'clock-skew',
+      'signing-key',
     ]);
 
     const { CreateBucketCommand } = await import('@aws-sdk/client-s3');
