@@ -1,4 +1,4 @@
-import type { Queryable } from './pool.js';
+import type { PoolClient, Queryable } from './pool.js';
 import type { PreparedEvent } from '../events/prepare.js';
 
 /**
@@ -115,6 +115,73 @@ export async function readWindow(
     [stream.namespace, stream.retention_class, first.txid.toString(), first.seq.toString(), last.txid.toString(), last.seq.toString()],
   );
   return res.rows.map((r) => ({ event_id: r.event_id, txid: BigInt(r.txid), seq: BigInt(r.seq), canonical: r.canonical }));
+}
+
+/** A row as the sealer reads it: the sealed bytes plus the columns a batch is summarized by. */
+export interface SealRow {
+  event_id: string;
+  canonical: Buffer;
+  /** occurred_at / recorded_at in whole milliseconds since the epoch, floored (as Date.parse reads the canonical text). */
+  occurred_ms: number;
+  recorded_ms: number;
+  event_type: string;
+  actor_id: string;
+  resource_type: string | null;
+  resource_id: string | null;
+  subject_id: string | null;
+}
+
+/**
+ * Stream the rows of a window [first, last] in leaf order, `pageSize` at a time, through a
+ * server-side cursor in a read-only transaction on `client`, so a batch is never all in memory.
+ * The next page is fetched while `onPage` handles the current one. `client` must be a dedicated
+ * connection with no transaction open (the sealer's, which holds the stream lock).
+ */
+export async function streamWindow(
+  client: PoolClient,
+  stream: { namespace: string; retention_class: string },
+  first: Position,
+  last: Position,
+  pageSize: number,
+  onPage: (rows: SealRow[]) => void | Promise<void>,
+  onWait: (ms: number) => void = () => {},
+): Promise<void> {
+  if (!Number.isSafeInteger(pageSize) || pageSize < 1) throw new RangeError(`page size must be a positive integer, got ${pageSize}`);
+  await client.query('BEGIN READ ONLY');
+  let pending: Promise<unknown> | undefined;
+  try {
+    // Times as floored epoch milliseconds: exact (extract gives numeric), and what Date.parse makes
+    // of the canonical text, which carries up to microseconds.
+    await client.query(
+      `DECLARE wormseal_window NO SCROLL CURSOR FOR
+       SELECT event_id::text, canonical, floor(extract(epoch FROM occurred_at) * 1000)::float8 AS occurred_ms,
+         floor(extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_ms,
+         event_type, actor_id, resource_type, resource_id, subject_id
+       FROM wormseal.events
+       WHERE namespace = $1 AND retention_class = $2
+         AND (txid, seq) >= ($3::xid8, $4::bigint) AND (txid, seq) <= ($5::xid8, $6::bigint)
+       ORDER BY txid, seq`,
+      [stream.namespace, stream.retention_class, first.txid.toString(), first.seq.toString(), last.txid.toString(), last.seq.toString()],
+    );
+    const fetch = () => client.query<SealRow>(`FETCH ${pageSize} FROM wormseal_window`);
+    let next = fetch();
+    pending = next;
+    for (;;) {
+      const t0 = performance.now();
+      const page = await next;
+      onWait(performance.now() - t0);
+      if (page.rows.length === 0) break;
+      next = page.rows.length < pageSize ? Promise.resolve({ rows: [] as SealRow[] } as Awaited<typeof next>) : fetch();
+      pending = next;
+      await onPage(page.rows);
+    }
+    pending = undefined;
+    await client.query('COMMIT');
+  } catch (e) {
+    await pending?.catch(() => {});
+    await client.query('ROLLBACK').catch(() => {});
+    throw e;
+  }
 }
 
 /** The xmin horizon: every transaction with a lower id has committed or aborted. */

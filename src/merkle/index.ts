@@ -2,7 +2,7 @@
 // check), the CLI and the bundle verifier.
 
 export { EMPTY_ROOT, HASH_SIZE, leafHash, nodeHash } from './hash.js';
-export { buildTree, consistencyProof, inclusionProof, merkleRoot, type LogTree } from './tree.js';
+export { buildTree, consistencyProof, inclusionProof, merkleRoot, RootBuilder, type LogTree } from './tree.js';
 export {
   isValidConsistency,
   isValidInclusion,
