@@ -206,3 +206,32 @@ export async function oldestOpenTransaction(
   const r = res.rows[0];
   return r ? { pid: r.pid, ageSeconds: Number(r.age), state: r.state, database: r.datname } : undefined;
 }
+
+export interface ActorEvent {
+  event_id: string;
+  occurred_at: Date;
+  event_type: string;
+  outcome: string;
+  canonical: Buffer;
+}
+
+/**
+ * Examination query (seed 001, step 6: "all actions by a specific user in a date range"): the hot
+ * events of one actor with from <= occurred_at < to, oldest first, at most `limit`. Served by the
+ * events_actor_time index (actor_id, occurred_at); page on by passing the last occurred_at as `from`
+ * (events at exactly that instant may repeat: compare event ids).
+ */
+export async function findEventsByActor(
+  db: Queryable,
+  actorId: string,
+  range: { from: Date; to: Date },
+  limit = 1000,
+): Promise<ActorEvent[]> {
+  const res = await db.query<ActorEvent>(
+    `SELECT event_id::text, occurred_at, event_type, outcome, canonical FROM wormseal.events
+     WHERE actor_id = $1 AND occurred_at >= $2 AND occurred_at < $3
+     ORDER BY actor_id, occurred_at LIMIT $4`,
+    [actorId, range.from, range.to, limit],
+  );
+  return res.rows;
+}
