@@ -1,3 +1,6 @@
+import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
+import copyStreams from 'pg-copy-streams';
 import type { PoolClient, Queryable } from './pool.js';
 import type { PreparedEvent } from '../events/prepare.js';
 
@@ -34,6 +37,58 @@ export async function insertEvents(db: Queryable, events: PreparedEvent[]): Prom
     ],
   );
   return new Set(res.rows.map((r) => r.event_id));
+}
+
+// COPY text format: backslash, tab, LF and CR escaped; \N for NULL; bytea as \\x<hex>.
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+const copyEsc = (s: string) => (/[\\\t\n\r]/.test(s) ? s.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]!) : s);
+const copyOpt = (s: string | undefined) => (s === undefined ? '\\N' : copyEsc(s));
+
+/** The COPY text rows of prepared events: the columns insertEvents writes, in the same order. */
+export function copyRows(events: readonly PreparedEvent[]): string {
+  let out = '';
+  for (const { record: r, bytes } of events) {
+    out +=
+      `${r.event_id}\t${copyEsc(r.namespace)}\t${copyEsc(r.retention_class)}\t${copyEsc(r.event_type)}\t` +
+      `${r.occurred_at}\t${r.recorded_at}\t${copyEsc(r.actor.id)}\t${copyEsc(r.actor.type)}\t${copyOpt(r.resource?.type)}\t` +
+      `${copyOpt(r.resource?.id)}\t${copyOpt(r.subject_id)}\t${copyEsc(r.outcome)}\t${copyOpt(r.correlation_id)}\t` +
+      `\\\\x${bytes.toString('hex')}\n`;
+  }
+  return out;
+}
+
+export const COPY_EVENTS_SQL = `COPY wormseal.events (event_id, namespace, retention_class, event_type, occurred_at, recorded_at,
+  actor_id, actor_type, resource_type, resource_id, subject_id, outcome, correlation_id, canonical) FROM STDIN`;
+
+/** A COPY into wormseal.events in progress: rows go to the server as they are written. */
+export interface EventCopy {
+  /** Send rows; resolves when the connection can take more. Throws once the server refused the COPY. */
+  write(events: readonly PreparedEvent[]): Promise<void>;
+  /** End the COPY: resolves when every row is stored, throws what the server refused (all or nothing). */
+  finish(): Promise<void>;
+}
+
+/**
+ * Start a COPY of events on `client` (one statement: all rows land or none). The fast path for
+ * new events: COPY has no ON CONFLICT, so a resubmitted event_id makes it fail with
+ * unique_violation and the caller falls back to insertEvents. After a failure the connection
+ * should be discarded (release(true)).
+ */
+export function copyEvents(client: PoolClient): EventCopy {
+  const stream = client.query(copyStreams.from(COPY_EVENTS_SQL));
+  let failure: unknown;
+  stream.on('error', (e) => (failure ??= e));
+  return {
+    async write(events) {
+      if (failure) throw failure;
+      if (events.length > 0 && !stream.write(copyRows(events))) await once(stream, 'drain');
+    },
+    async finish() {
+      if (failure) throw failure;
+      stream.end();
+      await finished(stream);
+    },
+  };
 }
 
 /**

@@ -7,7 +7,8 @@
 import { createHash, createHmac } from 'node:crypto';
 import type { Backend } from './backend.js';
 import { createWorkspace } from './backend.js';
-import { copyBlocks, copyText, countEvents, eventChunks, INGEST, prepare } from './data.js';
+import { copyBlocks, countEvents, eventChunks, INGEST, prepare } from './data.js';
+import { copyRows } from '../../src/db/events.js';
 import { check, rate, type ScenarioResult } from './report.js';
 import { appendEvents } from '../../src/events/ingest.js';
 import { createEmitter, type EmitFailure } from '../../src/events/emitter.js';
@@ -38,7 +39,7 @@ export async function ingestScenario(b: Backend, events: number, log: (m: string
   // (b) raw COPY of the same rows (prepared and encoded beforehand: only the COPY is timed).
   ws = await createWorkspace(b, 'ingest_copy');
   const blocks: string[] = [];
-  for (let i = 0; i < all.length; i += 10_000) blocks.push(copyText(prepare(all.slice(i, i + 10_000))));
+  for (let i = 0; i < all.length; i += 10_000) blocks.push(copyRows(prepare(all.slice(i, i + 10_000))));
   t = performance.now();
   await copyBlocks(ws.pool, blocks);
   const copyMs = performance.now() - t;

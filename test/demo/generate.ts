@@ -89,8 +89,8 @@ export function generateEvents(opts: GenerateOptions): EventInput[] {
       ...(k.namespace === 'clinic' ? { subject_id: `patient_${Math.floor(r() * 5000)}` } : {}),
       outcome: k.outcome ?? 'success',
       ...(k.outcome === 'failure' ? { failure_reason: k.namespace === 'identity' ? 'invalid_password' : 'card_declined' } : {}),
-      ...(r() < 0.4 ? { correlation_id: uuidFrom(r) } : {}),
-      request_id: `req_${Math.floor(r() * 1e12).toString(36)}`,
+      correlation_id: uuidFrom(r),
+      ...(r() < 0.4 ? { request_id: `req_${Math.floor(r() * 1e12).toString(36)}` } : {}),
       data_classification: k.classification,
       data:
         k.resource === 'payment' || k.resource === 'order'
