@@ -275,8 +275,11 @@ async function completeBatch(
   await deps.faults?.('after-manifest-upload');
   times.upload += performance.now() - t;
   t = performance.now();
-  await ensureLock(store, batch.data_key, dataPut.versionId, lock, false);
-  await ensureLock(store, batch.manifest_key, manPut.versionId, lock, false);
+  // Independent reads (and repairs) of two objects: both must hold before step (e).
+  await Promise.all([
+    ensureLock(store, batch.data_key, dataPut.versionId, lock, false),
+    ensureLock(store, batch.manifest_key, manPut.versionId, lock, false),
+  ]);
   times.lock += performance.now() - t;
   await deps.faults?.('before-commit');
   t = performance.now();

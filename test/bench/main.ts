@@ -173,7 +173,9 @@ async function scaling(b: Backend, sizes: number[], shared: SealRun | undefined)
     const own = !run;
     if (!run) {
       run = await sealBacklog(b, size, 5, log);
-      await verifyOnline(run);
+      // What was sealed is checked offline (digests, gunzip, RFC 6962 roots, counts): the full
+      // `verify` of the seal/verify scenarios would double this scenario's time at 3M.
+      verifyOffline(await fetchObjects(run), size);
     }
     const usPerEvent = (run.wallMs * 1000) / size;
     first ??= usPerEvent;
