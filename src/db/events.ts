@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import copyStreams from 'pg-copy-streams';
+import { copyOutBinary, type BinaryRow } from './copy.js';
 import type { PoolClient, Queryable } from './pool.js';
 import type { PreparedEvent } from '../events/prepare.js';
 
@@ -187,10 +188,9 @@ export interface SealRow {
 }
 
 /**
- * Stream the rows of a window [first, last] in leaf order, `pageSize` at a time, through a
- * server-side cursor in a read-only transaction on `client`, so a batch is never all in memory.
- * The next page is fetched while `onPage` handles the current one. `client` must be a dedicated
- * connection with no transaction open (the sealer's, which holds the stream lock).
+ * Stream the rows of a window [first, last] in leaf order, `pageSize` at a time, with one binary
+ * COPY (raw bytea, no hex), so a batch is never all in memory and no transaction is held open
+ * between pages. `client` must be a dedicated connection (the sealer's holds the stream lock).
  */
 export async function streamWindow(
   client: PoolClient,
@@ -202,41 +202,33 @@ export async function streamWindow(
   onWait: (ms: number) => void = () => {},
 ): Promise<void> {
   if (!Number.isSafeInteger(pageSize) || pageSize < 1) throw new RangeError(`page size must be a positive integer, got ${pageSize}`);
-  await client.query('BEGIN READ ONLY');
-  let pending: Promise<unknown> | undefined;
-  try {
-    // Times as floored epoch milliseconds: exact (extract gives numeric), and what Date.parse makes
-    // of the canonical text, which carries up to microseconds.
-    await client.query(
-      `DECLARE wormseal_window NO SCROLL CURSOR FOR
-       SELECT event_id::text, canonical, floor(extract(epoch FROM occurred_at) * 1000)::float8 AS occurred_ms,
-         floor(extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_ms,
-         event_type, actor_id, resource_type, resource_id, subject_id
-       FROM wormseal.events
-       WHERE namespace = $1 AND retention_class = $2
-         AND (txid, seq) >= ($3::xid8, $4::bigint) AND (txid, seq) <= ($5::xid8, $6::bigint)
-       ORDER BY txid, seq`,
-      [stream.namespace, stream.retention_class, first.txid.toString(), first.seq.toString(), last.txid.toString(), last.seq.toString()],
-    );
-    const fetch = () => client.query<SealRow>(`FETCH ${pageSize} FROM wormseal_window`);
-    let next = fetch();
-    pending = next;
-    for (;;) {
-      const t0 = performance.now();
-      const page = await next;
-      onWait(performance.now() - t0);
-      if (page.rows.length === 0) break;
-      next = page.rows.length < pageSize ? Promise.resolve({ rows: [] as SealRow[] } as Awaited<typeof next>) : fetch();
-      pending = next;
-      await onPage(page.rows);
-    }
-    pending = undefined;
-    await client.query('COMMIT');
-  } catch (e) {
-    await pending?.catch(() => {});
-    await client.query('ROLLBACK').catch(() => {});
-    throw e;
-  }
+  // COPY takes no bind parameters: literals are escaped by the driver, positions are bigints.
+  const pos = (p: Position) => `(${BigInt(p.txid).toString()}::text::xid8, ${BigInt(p.seq).toString()}::bigint)`;
+  // Times as floored epoch milliseconds: exact (extract gives numeric), and what Date.parse makes
+  // of the canonical text, which carries up to microseconds.
+  const query = `SELECT event_id::text, canonical, floor(extract(epoch FROM occurred_at) * 1000)::float8,
+      floor(extract(epoch FROM recorded_at) * 1000)::float8, event_type, actor_id, resource_type, resource_id, subject_id
+    FROM wormseal.events
+    WHERE namespace = ${client.escapeLiteral(stream.namespace)} AND retention_class = ${client.escapeLiteral(stream.retention_class)}
+      AND (txid, seq) >= ${pos(first)} AND (txid, seq) <= ${pos(last)}
+    ORDER BY txid, seq`;
+  await copyOutBinary(client, query, decodeSealRow, pageSize, onPage, onWait);
+}
+
+const text = (b: Buffer | null) => (b === null ? null : b.toString('utf8'));
+
+function decodeSealRow(f: BinaryRow): SealRow {
+  return {
+    event_id: f[0]!.toString('latin1'),
+    canonical: f[1]!,
+    occurred_ms: f[2]!.readDoubleBE(0),
+    recorded_ms: f[3]!.readDoubleBE(0),
+    event_type: f[4]!.toString('utf8'),
+    actor_id: f[5]!.toString('utf8'),
+    resource_type: text(f[6] ?? null),
+    resource_id: text(f[7] ?? null),
+    subject_id: text(f[8] ?? null),
+  };
 }
 
 /** The xmin horizon: every transaction with a lower id has committed or aborted. */

@@ -147,7 +147,7 @@ async function verifyFigures(run: SealRun): Promise<ScenarioResult> {
   const onlineMs = await verifyOnline(run);
   const objects = await fetchObjects(run);
   const offlineMs = verifyOffline(objects, run.events);
-  const base = hashBaselines(objects, run.events, () => {});
+  const base = hashBaselines(objects, run.events, () => {}, false);
   const online = rate(run.events, onlineMs);
   const offline = rate(run.events, offlineMs);
   return {
