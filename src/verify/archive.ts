@@ -58,14 +58,17 @@ export async function verifyArchive(deps: VerifyDeps, opts: { namespace?: string
     problems: [],
   };
   let done = 0;
+  // One pool of work across streams: most streams hold only a few batches.
+  const work = plans.flatMap((plan) => plan.batches.filter((b) => b.state === 'sealed').map((b) => ({ plan, b })));
+  const all = await mapLimit(work, deps.concurrency ?? 4, async ({ plan, b }) => {
+    const out = await verifyBatch(deps, plan.stream, b, plan.versions);
+    deps.progress?.(++done, total);
+    return out;
+  });
   for (const { stream, batches, versions } of plans) {
     const sealed = batches.filter((b) => b.state === 'sealed');
     report.pending_batches += batches.length - sealed.length;
-    const outcomes = await mapLimit(sealed, deps.concurrency ?? 4, async (b) => {
-      const out = await verifyBatch(deps, stream, b, versions);
-      deps.progress?.(++done, total);
-      return out;
-    });
+    const outcomes = all.filter((_, i) => work[i]!.plan.stream === stream);
     const streamProblems = [...checkNumbering(stream, batches, versions), ...checkChain(stream, outcomes)];
     for (const o of outcomes) {
       report.batches_checked++;
