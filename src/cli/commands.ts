@@ -89,7 +89,12 @@ function sealDeps(ctx: Context): SealDeps & Pick<Context['config'], 'signingKey'
     store: ctx.store(),
     clock,
     logger: ctx.logger,
-    config: { batchSize: ctx.config.batchSize, schedule: ctx.config.schedule, lagWarnSeconds: ctx.config.lagWarnSeconds },
+    config: {
+      batchSize: ctx.config.batchSize,
+      schedule: ctx.config.schedule,
+      lagWarnSeconds: ctx.config.lagWarnSeconds,
+      concurrency: ctx.config.sealConcurrency,
+    },
     ...(faults ? { faults } : {}),
   };
 }

@@ -17,6 +17,7 @@ Environment:
   AWS_REGION              region of the bucket (required with WORMSEAL_BUCKET)
   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY   credentials (else the AWS SDK's default chain)
   WORMSEAL_BATCH_SIZE     events per batch at most (default 100000)
+  WORMSEAL_SEAL_CONCURRENCY  streams sealed at once (default 2)
   WORMSEAL_MAX_EVENT_BYTES  canonical size limit per event (default 65536)
   WORMSEAL_SEAL_CRON      worker schedule, node-cron syntax (default "* * * * *")
   WORMSEAL_RETENTION_FILE JSON retention schedule replacing the built-in one

@@ -18,6 +18,7 @@ export interface Config {
   accessKeyId: string | undefined;
   secretAccessKey: string | undefined;
   batchSize: number;
+  sealConcurrency: number;
   maxEventBytes: number;
   sealCron: string | undefined;
   lagWarnSeconds: number;
@@ -67,6 +68,8 @@ const envSchema = z.object({
   AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
   AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   WORMSEAL_BATCH_SIZE: positiveInt('WORMSEAL_BATCH_SIZE', 100_000, 10_000_000),
+  // Two streams at once keep both the thread pool (gzip) and the network busy; more mostly adds memory.
+  WORMSEAL_SEAL_CONCURRENCY: positiveInt('WORMSEAL_SEAL_CONCURRENCY', 2, 64),
   WORMSEAL_MAX_EVENT_BYTES: positiveInt('WORMSEAL_MAX_EVENT_BYTES', 64 * 1024, 16 * 1024 * 1024),
   WORMSEAL_SEAL_CRON: z.string().min(1).optional(),
   WORMSEAL_LAG_WARN_SECONDS: positiveInt('WORMSEAL_LAG_WARN_SECONDS', 300, 86_400 * 30),
@@ -121,6 +124,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, needs: Needs = 'db+s3'): Conf
     accessKeyId: e.AWS_ACCESS_KEY_ID,
     secretAccessKey: e.AWS_SECRET_ACCESS_KEY,
     batchSize: e.WORMSEAL_BATCH_SIZE,
+    sealConcurrency: e.WORMSEAL_SEAL_CONCURRENCY,
     maxEventBytes: e.WORMSEAL_MAX_EVENT_BYTES,
     sealCron: e.WORMSEAL_SEAL_CRON,
     lagWarnSeconds: e.WORMSEAL_LAG_WARN_SECONDS,

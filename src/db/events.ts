@@ -1,4 +1,8 @@
-import type { Queryable } from './pool.js';
+import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
+import copyStreams from 'pg-copy-streams';
+import { copyOutBinary, type BinaryRow } from './copy.js';
+import type { PoolClient, Queryable } from './pool.js';
 import type { PreparedEvent } from '../events/prepare.js';
 
 /**
@@ -34,6 +38,58 @@ export async function insertEvents(db: Queryable, events: PreparedEvent[]): Prom
     ],
   );
   return new Set(res.rows.map((r) => r.event_id));
+}
+
+// COPY text format: backslash, tab, LF and CR escaped; \N for NULL; bytea as \\x<hex>.
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+const copyEsc = (s: string) => (/[\\\t\n\r]/.test(s) ? s.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]!) : s);
+const copyOpt = (s: string | undefined) => (s === undefined ? '\\N' : copyEsc(s));
+
+/** The COPY text rows of prepared events: the columns insertEvents writes, in the same order. */
+export function copyRows(events: readonly PreparedEvent[]): string {
+  let out = '';
+  for (const { record: r, bytes } of events) {
+    out +=
+      `${r.event_id}\t${copyEsc(r.namespace)}\t${copyEsc(r.retention_class)}\t${copyEsc(r.event_type)}\t` +
+      `${r.occurred_at}\t${r.recorded_at}\t${copyEsc(r.actor.id)}\t${copyEsc(r.actor.type)}\t${copyOpt(r.resource?.type)}\t` +
+      `${copyOpt(r.resource?.id)}\t${copyOpt(r.subject_id)}\t${copyEsc(r.outcome)}\t${copyOpt(r.correlation_id)}\t` +
+      `\\\\x${bytes.toString('hex')}\n`;
+  }
+  return out;
+}
+
+export const COPY_EVENTS_SQL = `COPY wormseal.events (event_id, namespace, retention_class, event_type, occurred_at, recorded_at,
+  actor_id, actor_type, resource_type, resource_id, subject_id, outcome, correlation_id, canonical) FROM STDIN`;
+
+/** A COPY into wormseal.events in progress: rows go to the server as they are written. */
+export interface EventCopy {
+  /** Send rows; resolves when the connection can take more. Throws once the server refused the COPY. */
+  write(events: readonly PreparedEvent[]): Promise<void>;
+  /** End the COPY: resolves when every row is stored, throws what the server refused (all or nothing). */
+  finish(): Promise<void>;
+}
+
+/**
+ * Start a COPY of events on `client` (one statement: all rows land or none). The fast path for
+ * new events: COPY has no ON CONFLICT, so a resubmitted event_id makes it fail with
+ * unique_violation and the caller falls back to insertEvents. After a failure the connection
+ * should be discarded (release(true)).
+ */
+export function copyEvents(client: PoolClient): EventCopy {
+  const stream = client.query(copyStreams.from(COPY_EVENTS_SQL));
+  let failure: unknown;
+  stream.on('error', (e) => (failure ??= e));
+  return {
+    async write(events) {
+      if (failure) throw failure;
+      if (events.length > 0 && !stream.write(copyRows(events))) await once(stream, 'drain');
+    },
+    async finish() {
+      if (failure) throw failure;
+      stream.end();
+      await finished(stream);
+    },
+  };
 }
 
 /**
@@ -126,6 +182,64 @@ export async function readWindow(
   return res.rows.map((r) => ({ ...r, txid: BigInt(r.txid), seq: BigInt(r.seq) }));
 }
 
+/** A row as the sealer reads it: the sealed bytes plus the columns a batch is summarized by. */
+export interface SealRow {
+  event_id: string;
+  canonical: Buffer;
+  /** occurred_at / recorded_at in whole milliseconds since the epoch, floored (as Date.parse reads the canonical text). */
+  occurred_ms: number;
+  recorded_ms: number;
+  event_type: string;
+  actor_id: string;
+  resource_type: string | null;
+  resource_id: string | null;
+  subject_id: string | null;
+}
+
+/**
+ * Stream the rows of a window [first, last] in leaf order, `pageSize` at a time, with one binary
+ * COPY (raw bytea, no hex), so a batch is never all in memory and no transaction is held open
+ * between pages. `client` must be a dedicated connection (the sealer's holds the stream lock).
+ */
+export async function streamWindow(
+  client: PoolClient,
+  stream: { namespace: string; retention_class: string },
+  first: Position,
+  last: Position,
+  pageSize: number,
+  onPage: (rows: SealRow[]) => void | Promise<void>,
+  onWait: (ms: number) => void = () => {},
+): Promise<void> {
+  if (!Number.isSafeInteger(pageSize) || pageSize < 1) throw new RangeError(`page size must be a positive integer, got ${pageSize}`);
+  // COPY takes no bind parameters: literals are escaped by the driver, positions are bigints.
+  const pos = (p: Position) => `(${BigInt(p.txid).toString()}::text::xid8, ${BigInt(p.seq).toString()}::bigint)`;
+  // Times as floored epoch milliseconds: exact (extract gives numeric), and what Date.parse makes
+  // of the canonical text, which carries up to microseconds.
+  const query = `SELECT event_id::text, canonical, floor(extract(epoch FROM occurred_at) * 1000)::float8,
+      floor(extract(epoch FROM recorded_at) * 1000)::float8, event_type, actor_id, resource_type, resource_id, subject_id
+    FROM wormseal.events
+    WHERE namespace = ${client.escapeLiteral(stream.namespace)} AND retention_class = ${client.escapeLiteral(stream.retention_class)}
+      AND (txid, seq) >= ${pos(first)} AND (txid, seq) <= ${pos(last)}
+    ORDER BY txid, seq`;
+  await copyOutBinary(client, query, decodeSealRow, pageSize, onPage, onWait);
+}
+
+const text = (b: Buffer | null) => (b === null ? null : b.toString('utf8'));
+
+function decodeSealRow(f: BinaryRow): SealRow {
+  return {
+    event_id: f[0]!.toString('latin1'),
+    canonical: f[1]!,
+    occurred_ms: f[2]!.readDoubleBE(0),
+    recorded_ms: f[3]!.readDoubleBE(0),
+    event_type: f[4]!.toString('utf8'),
+    actor_id: f[5]!.toString('utf8'),
+    resource_type: text(f[6] ?? null),
+    resource_id: text(f[7] ?? null),
+    subject_id: text(f[8] ?? null),
+  };
+}
+
 /** The xmin horizon: every transaction with a lower id has committed or aborted. */
 export async function readHorizon(db: Queryable): Promise<bigint> {
   const res = await db.query<{ h: string }>('SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS h');
@@ -147,4 +261,33 @@ export async function oldestOpenTransaction(
   );
   const r = res.rows[0];
   return r ? { pid: r.pid, ageSeconds: Number(r.age), state: r.state, database: r.datname } : undefined;
+}
+
+export interface ActorEvent {
+  event_id: string;
+  occurred_at: Date;
+  event_type: string;
+  outcome: string;
+  canonical: Buffer;
+}
+
+/**
+ * Examination query (seed 001, step 6: "all actions by a specific user in a date range"): the hot
+ * events of one actor with from <= occurred_at < to, oldest first, at most `limit`. Served by the
+ * events_actor_time index (actor_id, occurred_at); page on by passing the last occurred_at as `from`
+ * (events at exactly that instant may repeat: compare event ids).
+ */
+export async function findEventsByActor(
+  db: Queryable,
+  actorId: string,
+  range: { from: Date; to: Date },
+  limit = 1000,
+): Promise<ActorEvent[]> {
+  const res = await db.query<ActorEvent>(
+    `SELECT event_id::text, occurred_at, event_type, outcome, canonical FROM wormseal.events
+     WHERE actor_id = $1 AND occurred_at >= $2 AND occurred_at < $3
+     ORDER BY actor_id, occurred_at LIMIT $4`,
+    [actorId, range.from, range.to, limit],
+  );
+  return res.rows;
 }

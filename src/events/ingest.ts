@@ -1,6 +1,6 @@
 import type { Clock } from '../config/clock.js';
 import { sha256 } from '../archive/batchfile.js';
-import { insertEvents, readStoredDigests } from '../db/events.js';
+import { copyEvents, insertEvents, readStoredDigests } from '../db/events.js';
 import { withTransaction, type Pool } from '../db/pool.js';
 import type { RetentionSchedule } from '../retention/schedule.js';
 import { canonicalBytes } from './canonical.js';
@@ -62,6 +62,12 @@ function contentKey(record: object): string {
   return canonicalBytes(rest).toString('base64');
 }
 
+/**
+ * Events validated between two sends to the server: while Postgres stores one slice, the next is
+ * validated and canonicalized, so a request costs about the larger of the two, not their sum.
+ */
+const SLICE = 250;
+
 async function ingestItems(deps: IngestDeps, items: Item[]): Promise<IngestResult> {
   const result: IngestResult = { accepted: 0, rejected: 0, duplicates: 0, errors: [], event_ids: new Array(items.length) };
   const reject = (index: number, field: string, reason: string, event_id?: string) => {
@@ -69,52 +75,78 @@ async function ingestItems(deps: IngestDeps, items: Item[]): Promise<IngestResul
     result.errors.push({ index, field, reason: field ? `${field}: ${reason}` : reason, ...(event_id ? { event_id } : {}) });
   };
   const prepared: { index: number; ev: PreparedEvent }[] = [];
-  const firstById = new Map<string, { index: number; key: string }>();
-  for (const item of items) {
+  const firstById = new Map<string, PreparedEvent>();
+  const opts = { clock: deps.clock, schedule: deps.schedule, maxEventBytes: deps.maxEventBytes };
+  const validate = (item: Item): PreparedEvent | undefined => {
     let ev: PreparedEvent;
     try {
-      const opts = { clock: deps.clock, schedule: deps.schedule, maxEventBytes: deps.maxEventBytes };
       ev = 'text' in item ? prepareEventText(item.text, opts) : prepareEvent(item.input, opts);
     } catch (e) {
       if (e instanceof EventRejectedError) {
         reject(item.index, e.field, e.detail);
-        continue;
+        return undefined;
       }
       throw e;
     }
-    const key = contentKey(ev.record);
     const twin = firstById.get(ev.record.event_id);
     if (twin) {
-      if (twin.key === key) {
+      // Content keys only for ids repeated within the request: rare, and a third serialization.
+      if (contentKey(twin.record) === contentKey(ev.record)) {
         result.accepted++;
         result.duplicates++;
         result.event_ids[item.index] = ev.record.event_id;
       } else {
         reject(item.index, 'event_id', `${ev.record.event_id} appears earlier in this request with different content`, ev.record.event_id);
       }
-      continue;
+      return undefined;
     }
-    firstById.set(ev.record.event_id, { index: item.index, key });
+    firstById.set(ev.record.event_id, ev);
     prepared.push({ index: item.index, ev });
-  }
+    return ev;
+  };
 
-  let inserted: Set<string>;
+  // Fast path: one COPY, fed slice by slice as events pass validation. It stores every row or
+  // none; a resubmitted id (no ON CONFLICT in COPY) or any refused row sends the whole request
+  // down the careful path below.
+  let inserted: Set<string> | undefined;
+  let copyFailure: unknown;
+  const client = await deps.pool.connect();
   try {
-    inserted = await withTransaction(deps.pool, (c) => insertEvents(c, prepared.map((p) => p.ev)));
-  } catch (batchError) {
-    // One row the database refuses must not sink the others: retry one by one to find it.
-    inserted = new Set();
-    const failed = new Set<number>();
-    for (const p of prepared) {
-      try {
-        for (const id of await withTransaction(deps.pool, (c) => insertEvents(c, [p.ev]))) inserted.add(id);
-      } catch (e) {
-        if (isConnectionError(e)) throw batchError;
-        reject(p.index, '', `database refused the event: ${(e as Error).message}`, p.ev.record.event_id);
-        failed.add(p.index);
+    const copy = copyEvents(client);
+    for (let i = 0; i < items.length; i += SLICE) {
+      const slice: PreparedEvent[] = [];
+      for (let j = i; j < Math.min(i + SLICE, items.length); j++) {
+        const ev = validate(items[j]!);
+        if (ev) slice.push(ev);
       }
+      if (copyFailure === undefined) await copy.write(slice).catch((e: unknown) => (copyFailure = e));
     }
-    for (let i = prepared.length - 1; i >= 0; i--) if (failed.has(prepared[i]!.index)) prepared.splice(i, 1);
+    if (copyFailure === undefined) await copy.finish().catch((e: unknown) => (copyFailure = e));
+    if (copyFailure === undefined) inserted = new Set(firstById.keys());
+  } finally {
+    // A connection whose COPY failed is not reused.
+    client.release(copyFailure !== undefined);
+  }
+  if (copyFailure !== undefined && isConnectionError(copyFailure)) throw copyFailure;
+
+  if (!inserted) {
+    try {
+      inserted = await withTransaction(deps.pool, (c) => insertEvents(c, prepared.map((p) => p.ev)));
+    } catch (batchError) {
+      // One row the database refuses must not sink the others: retry one by one to find it.
+      inserted = new Set();
+      const failed = new Set<number>();
+      for (const p of prepared) {
+        try {
+          for (const id of await withTransaction(deps.pool, (c) => insertEvents(c, [p.ev]))) inserted.add(id);
+        } catch (e) {
+          if (isConnectionError(e)) throw batchError;
+          reject(p.index, '', `database refused the event: ${(e as Error).message}`, p.ev.record.event_id);
+          failed.add(p.index);
+        }
+      }
+      for (let i = prepared.length - 1; i >= 0; i--) if (failed.has(prepared[i]!.index)) prepared.splice(i, 1);
+    }
   }
 
   const skipped = prepared.filter((p) => !inserted.has(p.ev.record.event_id));

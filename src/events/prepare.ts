@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../config/clock.js';
-import { classify, type RetentionSchedule } from '../retention/schedule.js';
+import { classify, type RetentionClass, type RetentionSchedule } from '../retention/schedule.js';
 import { canonicalBytes, checkEventJson, CanonicalError } from './canonical.js';
 import { parseJson, JsonSyntaxError } from './json.js';
 import { EVENT_FORMAT_VERSION, eventInputSchema, type SealedEventRecord } from './schema.js';
@@ -32,6 +32,23 @@ function formatPath(path: ReadonlyArray<PropertyKey>): string {
   let out = '';
   for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
   return out;
+}
+
+// classify() matches every rule's pattern; a service emits a handful of event types, so remember
+// the answer per schedule (bounded: a flood of distinct types must not grow memory without end).
+const classCache = new WeakMap<RetentionSchedule, Map<string, RetentionClass>>();
+const CLASS_CACHE_MAX = 10_000;
+
+function classOf(schedule: RetentionSchedule, eventType: string): RetentionClass {
+  let cache = classCache.get(schedule);
+  if (!cache) classCache.set(schedule, (cache = new Map()));
+  let cls = cache.get(eventType);
+  if (!cls) {
+    cls = classify(schedule, eventType);
+    if (cache.size >= CLASS_CACHE_MAX) cache.clear();
+    cache.set(eventType, cls);
+  }
+  return cls;
 }
 
 /** Validate one event given as JSON text (one NDJSON line). */
@@ -79,7 +96,7 @@ export function prepareEvent(input: unknown, opts: PrepareOptions): PreparedEven
     v: EVENT_FORMAT_VERSION,
     event_id: (e.event_id ?? randomUUID()).toLowerCase(),
     recorded_at: opts.clock.now().toISOString(),
-    retention_class: classify(opts.schedule, e.event_type).name,
+    retention_class: classOf(opts.schedule, e.event_type).name,
   };
   const bytes = canonicalBytes(record);
   if (bytes.length > opts.maxEventBytes) {

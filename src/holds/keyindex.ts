@@ -7,7 +7,8 @@ export interface IndexRow {
   resource_id: string | null;
   subject_id: string | null;
   event_type: string;
-  occurred_at: Date;
+  /** occurred_at in whole milliseconds since the epoch, floored (scope matching allows 1 ms of slack). */
+  occurred_ms: number;
 }
 
 /**
@@ -45,7 +46,7 @@ export class BatchIndexBuilder {
     if (row.resource_type !== null && row.resource_id !== null) this.resources.add(resourceKey(row.resource_type, row.resource_id));
     if (row.subject_id !== null) this.subjects.add(row.subject_id);
     this.types.add(row.event_type);
-    const t = row.occurred_at.getTime();
+    const t = row.occurred_ms;
     if (t < this.min) this.min = t;
     if (t > this.max) this.max = t;
   }

@@ -3,7 +3,7 @@
 
 export { EMPTY_ROOT, HASH_SIZE, leafHash, nodeHash } from './hash.js';
 export { buildLevelTree, type LevelTree } from './levels.js';
-export { buildTree, consistencyProof, inclusionProof, merkleRoot, type LogTree } from './tree.js';
+export { buildTree, consistencyProof, inclusionProof, merkleRoot, RootBuilder, type LogTree } from './tree.js';
 export {
   isValidConsistency,
   isValidInclusion,

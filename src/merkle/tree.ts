@@ -1,6 +1,10 @@
-// Building RFC 6962 trees and proofs. Roots and inclusion proofs come from merkletreejs, used the
-// one way that yields the RFC 6962 tree (DESIGN decision 2); consistency proofs, which it does not
-// offer, follow RFC 6962 §2.1.2 directly, taking subtree roots from the same merkleRoot().
+// Building RFC 6962 trees and proofs. Inclusion proofs come from merkletreejs, used the one way
+// that yields the RFC 6962 tree (DESIGN decision 2). Roots, which the sealer and the verifier need
+// for every batch, come from RootBuilder: it keeps only the O(log n) perfect subtrees, so a batch is
+// hashed as its rows stream by, without holding every leaf and layer as merkletreejs does; the
+// unit tests cross-check it against merkletreejs and the RFC 6962 vectors. Consistency proofs,
+// which merkletreejs does not offer, follow RFC 6962 §2.1.2 directly, taking subtree roots from
+// the same merkleRoot().
 
 import { MerkleTree } from 'merkletreejs';
 import { EMPTY_ROOT, HASH_SIZE, nodeHash } from './hash.js';
@@ -60,9 +64,60 @@ export function buildTree(leafHashes: readonly Uint8Array[]): LogTree {
   };
 }
 
-/** RFC 6962 Merkle Tree Hash of `leafHashes` (32-byte leaf hashes in log order); EMPTY_ROOT for []. */
+/**
+ * The RFC 6962 Merkle Tree Hash computed incrementally: add() leaf hashes in log order, then
+ * root(). The left-balanced tree over n leaves is the perfect subtrees of n's binary digits, largest
+ * first, folded from the right: MTH(D[n]) = node(P_a, node(P_b, ... P_z)). add() merges equal-size
+ * subtrees as they complete, so memory is one hash per set bit of n.
+ */
+export class RootBuilder {
+  private readonly hashes: Buffer[] = [];
+  private readonly sizes: number[] = [];
+  private count = 0;
+
+  /** Number of leaves added so far. */
+  get size(): number {
+    return this.count;
+  }
+
+  /** Append one 32-byte leaf hash (leafHash() of an entry). Throws RangeError for any other length. */
+  add(leafHash: Uint8Array): void {
+    if (leafHash.length !== HASH_SIZE) throw new RangeError(`leaf ${this.count} is not a ${HASH_SIZE}-byte hash`);
+    let h: Buffer = Buffer.from(leafHash); // a copy: callers may reuse their buffer for the next leaf
+    let size = 1;
+    const { hashes, sizes } = this;
+    while (sizes.length > 0 && sizes[sizes.length - 1] === size) {
+      h = nodeHash(hashes.pop()!, h);
+      size += sizes.pop()!;
+    }
+    hashes.push(h);
+    sizes.push(size);
+    this.count++;
+  }
+
+  /** The root of the leaves added so far (EMPTY_ROOT for none); a fresh Buffer, adding may go on. */
+  root(): Buffer {
+    const { hashes } = this;
+    if (hashes.length === 0) return Buffer.from(EMPTY_ROOT);
+    let r = hashes[hashes.length - 1]!;
+    for (let i = hashes.length - 2; i >= 0; i--) r = nodeHash(hashes[i]!, r);
+    return Buffer.from(r);
+  }
+}
+
+/**
+ * RFC 6962 Merkle Tree Hash of `leafHashes` (32-byte leaf hashes in log order); EMPTY_ROOT for [].
+ * Throws RangeError when a leaf hash is not 32 bytes.
+ */
 export function merkleRoot(leafHashes: readonly Uint8Array[]): Buffer {
-  return buildTree(leafHashes).root();
+  const b = new RootBuilder();
+  leafHashes.forEach((leaf, i) => {
+    if (!(leaf instanceof Uint8Array) || leaf.length !== HASH_SIZE) {
+      throw new RangeError(`leafHashes[${i}] is not a ${HASH_SIZE}-byte hash`);
+    }
+    b.add(leaf);
+  });
+  return b.root();
 }
 
 /**

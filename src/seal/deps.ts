@@ -16,6 +16,8 @@ export interface SealDeps {
     schedule: RetentionSchedule;
     /** Warn about a transaction holding the horizon back for longer than this. */
     lagWarnSeconds: number;
+    /** Streams sealed at once (default 1); each holds one pool connection while it works. */
+    concurrency?: number;
   };
   /**
    * Crash-test hook: called at named points of the protocol. Production never sets it; the

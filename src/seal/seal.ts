@@ -1,4 +1,3 @@
-import { buildDataObject, sha256 } from '../archive/batchfile.js';
 import { dataKey, manifestKey } from '../archive/layout.js';
 import { encodeManifest, MANIFEST_FORMAT, type Manifest } from '../archive/manifest.js';
 import { checkBucket } from '../archive/protection.js';
@@ -15,12 +14,13 @@ import {
   type BatchRow,
   type StreamId,
 } from '../db/batches.js';
-import { findNextWindow, oldestOpenTransaction, readHorizon, readWindow } from '../db/events.js';
-import { leafHash, merkleRoot } from '../merkle/index.js';
+import { findNextWindow, oldestOpenTransaction, readHorizon } from '../db/events.js';
+import type { PoolClient } from '../db/pool.js';
 import { BatchIndexBuilder } from '../holds/keyindex.js';
 import { commitWithHolds, holdsForBatch } from '../holds/sealing.js';
 import { retainUntilFor } from '../retention/duration.js';
 import type { RetentionClass } from '../retention/schedule.js';
+import { addStageTimes, buildBatchData, emptyStageTimes, type StageTimes } from './build.js';
 import { SealAlarmError, UnsafeBucketError } from './errors.js';
 import { ensureLock, putOnce } from './objects.js';
 import type { SealDeps } from './deps.js';
@@ -56,6 +56,8 @@ export interface SealReport {
   /** Streams another sealer was working on: it will seal them. */
   busy: StreamId[];
   horizon: string;
+  /** Milliseconds per stage, summed over every batch and stream (see StageTimes). */
+  stage_ms: StageTimes;
   lag?: { pid: number; age_seconds: number; state: string; database: string };
 }
 
@@ -85,33 +87,20 @@ export async function sealAll(deps: SealDeps, opts: { namespace?: string } = {})
   // one run going forever.
   const horizon = await readHorizon(pool);
   await registerStreams(pool);
-  const report: SealReport = { batches: [], failures: [], busy: [], horizon: horizon.toString() };
-  for (const stream of await listStreams(pool, opts.namespace)) {
-    const client = await pool.connect();
-    let locked = false;
-    try {
-      locked = await tryLockStream(client, stream);
-      if (!locked) {
-        report.busy.push(stream);
-        logger.info('stream busy: another sealer holds it', { stream: streamName(stream) });
-        continue;
-      }
-      for (;;) {
-        const sealed = await sealNextBatch(deps, client, stream, horizon);
-        if (!sealed) break;
-        report.batches.push(sealed);
-      }
-    } catch (e) {
-      const batch = (e as { batchNo?: number }).batchNo;
-      report.failures.push({ stream, ...(batch ? { batch_no: batch } : {}), error: (e as Error).message });
-      logger.error(`seal stream ${streamName(stream)}${batch ? ` batch ${batch}` : ''}: ${(e as Error).message}`, {
-        error: (e as Error).name,
-      });
-    } finally {
-      if (locked) await unlockStream(client, stream).catch(() => {});
-      client.release();
-    }
-  }
+  const report: SealReport = { batches: [], failures: [], busy: [], horizon: horizon.toString(), stage_ms: emptyStageTimes() };
+  // Streams are independent (own lock, own chain): sealing a few at once overlaps one stream's
+  // uploads with another's reading, hashing and compressing.
+  const streams = await listStreams(pool, opts.namespace);
+  let next = 0;
+  const worker = async () => {
+    while (next < streams.length) await sealStream(deps, streams[next++]!, horizon, report);
+  };
+  await Promise.all(Array.from({ length: Math.min(deps.config.concurrency ?? 1, streams.length) }, worker));
+  const order = (a: StreamId, b: StreamId) =>
+    a.namespace.localeCompare(b.namespace) || a.retention_class.localeCompare(b.retention_class);
+  report.batches.sort((a, b) => order(a.stream, b.stream) || a.batch_no - b.batch_no);
+  report.failures.sort((a, b) => order(a.stream, b.stream));
+  report.busy.sort(order);
   const open = await oldestOpenTransaction(pool);
   if (open && open.ageSeconds > deps.config.lagWarnSeconds) {
     report.lag = { pid: open.pid, age_seconds: Math.round(open.ageSeconds), state: open.state, database: open.database };
@@ -122,6 +111,35 @@ export async function sealAll(deps: SealDeps, opts: { namespace?: string } = {})
     );
   }
   return report;
+}
+
+/** Every ready batch of one stream, under its advisory lock; results and failures go to `report`. */
+async function sealStream(deps: SealDeps, stream: StreamId, horizon: bigint, report: SealReport): Promise<void> {
+  const client = await deps.pool.connect();
+  let locked = false;
+  try {
+    locked = await tryLockStream(client, stream);
+    if (!locked) {
+      report.busy.push(stream);
+      deps.logger.info('stream busy: another sealer holds it', { stream: streamName(stream) });
+      return;
+    }
+    for (;;) {
+      const times = emptyStageTimes();
+      const sealed = await sealNextBatch(deps, client, stream, horizon, times).finally(() => addStageTimes(report.stage_ms, times));
+      if (!sealed) break;
+      report.batches.push(sealed);
+    }
+  } catch (e) {
+    const batch = (e as { batchNo?: number }).batchNo;
+    report.failures.push({ stream, ...(batch ? { batch_no: batch } : {}), error: (e as Error).message });
+    deps.logger.error(`seal stream ${streamName(stream)}${batch ? ` batch ${batch}` : ''}: ${(e as Error).message}`, {
+      error: (e as Error).name,
+    });
+  } finally {
+    if (locked) await unlockStream(client, stream).catch(() => {});
+    client.release();
+  }
 }
 
 class BatchError extends Error {
@@ -137,9 +155,10 @@ class BatchError extends Error {
 
 async function sealNextBatch(
   deps: SealDeps,
-  client: import('../db/pool.js').PoolClient,
+  client: PoolClient,
   stream: StreamId,
   horizon: bigint,
+  times: StageTimes,
 ): Promise<SealedBatch | undefined> {
   const { store, clock, config } = deps;
   const head = await findHeadBatch(client, stream);
@@ -171,7 +190,7 @@ async function sealNextBatch(
     batch = (await findBatch(client, stream, batchNo))!;
   }
   try {
-    return await completeBatch(deps, client, stream, batch, cls, resumed);
+    return await completeBatch(deps, client, stream, batch, cls, resumed, times);
   } catch (e) {
     throw new BatchError((e as Error).message, batch.batch_no, { cause: e });
   }
@@ -191,11 +210,12 @@ function retentionClassOf(deps: SealDeps, stream: StreamId): RetentionClass {
 /** Steps (b)–(e) of DESIGN 5 for a batch already recorded as pending. Deterministic: safe to rerun. */
 async function completeBatch(
   deps: SealDeps,
-  client: import('../db/pool.js').PoolClient,
+  client: PoolClient,
   stream: StreamId,
   batch: BatchRow,
   cls: RetentionClass,
   resumed: boolean,
+  times: StageTimes,
 ): Promise<SealedBatch> {
   const { store, clock } = deps;
   let prevManifest: Buffer | null = null;
@@ -206,28 +226,25 @@ async function completeBatch(
     }
     prevManifest = prev.manifest_sha256;
   }
-  const rows = await readWindow(client, stream, batch.first, batch.last);
-  if (rows.length !== batch.leaf_count) {
+  const indexBuilder = new BatchIndexBuilder();
+  const built = await buildBatchData(client, stream, batch.first, batch.last, times, indexBuilder);
+  if (built.count !== batch.leaf_count) {
     throw new SealAlarmError(
-      `window holds ${rows.length} rows, the pending batch recorded ${batch.leaf_count}: hot rows changed under a claimed window`,
+      `window holds ${built.count} rows, the pending batch recorded ${batch.leaf_count}: hot rows changed under a claimed window`,
     );
   }
-  const lines = rows.map((r) => r.canonical);
-  const indexBuilder = new BatchIndexBuilder();
-  for (const r of rows) indexBuilder.add(r);
+  const { data, root } = built;
   const index = indexBuilder.finish();
   const legalHold = (await holdsForBatch(client, stream, index)).length > 0;
-  const data = buildDataObject(lines);
-  const root = merkleRoot(lines.map((l) => leafHash(l)));
   const manifest: Manifest = {
     format: MANIFEST_FORMAT,
     stream: { namespace: stream.namespace, retention_class: stream.retention_class },
     batch_no: batch.batch_no,
     prev_manifest_sha256: prevManifest ? prevManifest.toString('hex') : null,
-    tree: { algorithm: 'rfc6962-sha256', size: lines.length, root: root.toString('hex') },
+    tree: { algorithm: 'rfc6962-sha256', size: built.count, root: root.toString('hex') },
     data: {
       key: batch.data_key,
-      sha256: sha256(data).toString('hex'),
+      sha256: built.dataSha256.toString('hex'),
       bytes: data.length,
       encoding: 'gzip',
       media_type: 'application/x-ndjson',
@@ -236,7 +253,7 @@ async function completeBatch(
       first: { txid: batch.first.txid.toString(), seq: batch.first.seq.toString() },
       last: { txid: batch.last.txid.toString(), seq: batch.last.seq.toString() },
     },
-    events: summarize(lines),
+    events: built.events,
     retention: {
       class: cls.name,
       duration: cls.duration.text,
@@ -248,6 +265,7 @@ async function completeBatch(
   };
   const encoded = encodeManifest(manifest);
   const lock: ObjectLock = { mode: 'COMPLIANCE', retainUntil: batch.retain_until };
+  let t = performance.now();
   const dataPut = await putOnce(store, batch.data_key, data, { lock, legalHold, contentType: 'application/gzip' });
   await deps.faults?.('after-data-upload');
   const manPut = await putOnce(store, batch.manifest_key, encoded.bytes, {
@@ -256,16 +274,23 @@ async function completeBatch(
     contentType: 'application/json',
   });
   await deps.faults?.('after-manifest-upload');
-  await ensureLock(store, batch.data_key, dataPut.versionId, lock, legalHold);
-  await ensureLock(store, batch.manifest_key, manPut.versionId, lock, legalHold);
+  times.upload += performance.now() - t;
+  t = performance.now();
+  // Independent reads (and repairs) of two objects: both must hold before step (e).
+  await Promise.all([
+    ensureLock(store, batch.data_key, dataPut.versionId, lock, legalHold),
+    ensureLock(store, batch.manifest_key, manPut.versionId, lock, legalHold),
+  ]);
+  times.lock += performance.now() - t;
   await deps.faults?.('before-commit');
+  t = performance.now();
   const objects = [
     { key: batch.data_key, versionId: dataPut.versionId },
     { key: batch.manifest_key, versionId: manPut.versionId },
   ];
   const sealFields = {
     root,
-    data_sha256: sha256(data),
+    data_sha256: built.dataSha256,
     data_bytes: data.length,
     manifest_sha256: encoded.sha256,
     prev_manifest_sha256: prevManifest,
@@ -276,12 +301,13 @@ async function completeBatch(
   const { ok, legalHold: held } = await commitWithHolds(client, store, stream, batch, objects, index, legalHold, resumed, () =>
     markBatchSealed(client, stream, batch.batch_no, sealFields),
   );
+  times.commit += performance.now() - t;
   if (!ok) throw new SealAlarmError('batch was no longer pending at commit: another sealer ignored the stream lock');
-  deps.logger.info(`sealed ${streamName(stream)} #${batch.batch_no}: ${lines.length} events, root ${root.toString('hex')}`);
+  deps.logger.info(`sealed ${streamName(stream)} #${batch.batch_no}: ${built.count} events, root ${root.toString('hex')}`);
   return {
     stream,
     batch_no: batch.batch_no,
-    leaf_count: lines.length,
+    leaf_count: built.count,
     root: root.toString('hex'),
     retain_until: batch.retain_until.toISOString(),
     objects: [
@@ -290,35 +316,5 @@ async function completeBatch(
     ],
     resumed,
     legal_hold: held,
-  };
-}
-
-/**
- * Event id and time range of a batch, read from the sealed lines themselves. Times are compared as
- * instants and written with millisecond precision (docs/FORMAT.md).
- */
-function summarize(lines: Buffer[]): Manifest['events'] {
-  let oMin = Infinity;
-  let oMax = -Infinity;
-  let rMin = Infinity;
-  let rMax = -Infinity;
-  for (const l of lines) {
-    const e = JSON.parse(l.toString('utf8')) as { occurred_at: string; recorded_at: string };
-    const o = Date.parse(e.occurred_at);
-    const r = Date.parse(e.recorded_at);
-    if (o < oMin) oMin = o;
-    if (o > oMax) oMax = o;
-    if (r < rMin) rMin = r;
-    if (r > rMax) rMax = r;
-  }
-  const id = (l: Buffer) => (JSON.parse(l.toString('utf8')) as { event_id: string }).event_id;
-  const iso = (t: number) => new Date(t).toISOString();
-  return {
-    first_event_id: id(lines[0]!),
-    last_event_id: id(lines[lines.length - 1]!),
-    occurred_min: iso(oMin),
-    occurred_max: iso(oMax),
-    recorded_min: iso(rMin),
-    recorded_max: iso(rMax),
   };
 }

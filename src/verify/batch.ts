@@ -1,6 +1,6 @@
 import { DataObjectError, parseDataObject, sha256 } from '../archive/batchfile.js';
 import { decodeManifest, ManifestError, type Manifest } from '../archive/manifest.js';
-import { leafHash, merkleRoot } from '../merkle/index.js';
+import { leafHash, RootBuilder } from '../merkle/index.js';
 import type { Reason } from './problems.js';
 
 export interface ContentFinding {
@@ -52,7 +52,9 @@ export function checkBatchBytes(
       detail: `data object has ${lines.length} lines, manifest tree size is ${manifest.tree.size}`,
     });
   }
-  const root = merkleRoot(lines.map((l) => leafHash(l))).toString('hex');
+  const tree = new RootBuilder();
+  for (const l of lines) tree.add(leafHash(l));
+  const root = tree.root().toString('hex');
   if (root !== manifest.tree.root) {
     findings.push({ object: 'data', reason: 'content_changed', detail: `lines give root ${root}, manifest says ${manifest.tree.root}` });
   }

@@ -52,6 +52,7 @@ const KINDS: Kind[] = [
 
 const FIRST = ['ana', 'bo', 'chen', 'dara', 'eli', 'fatima', 'gus', 'hana', 'ivan', 'jo', 'kemal', 'lea'];
 const ROLES = ['analyst', 'clerk', 'compliance_officer', 'nurse', 'trader', 'admin'];
+const AGENTS = ['Mozilla/5.0 Firefox/132.0', 'okhttp/4.12.0', 'Mozilla/5.0 Chrome/131.0', 'python-requests/2.32'];
 
 function uuidFrom(r: () => number): string {
   const hex = Array.from({ length: 32 }, () => Math.floor(r() * 16).toString(16)).join('');
@@ -68,6 +69,7 @@ export function generateEvents(opts: GenerateOptions): EventInput[] {
     const who = FIRST[Math.floor(r() * FIRST.length)]!;
     const userNo = Math.floor(r() * 500);
     const actorType = r() < 0.1 ? 'service' : 'user';
+    const withEmail = actorType === 'user' && r() < 0.3;
     const resourceId = `${k.resource.slice(0, 3)}_${Math.floor(r() * 100_000).toString(36)}`;
     const amount = Math.floor(r() * 1_000_000) / 100;
     const e: EventInput = {
@@ -79,17 +81,16 @@ export function generateEvents(opts: GenerateOptions): EventInput[] {
         id: actorType === 'service' ? `svc-${k.namespace}` : `u_${who}_${userNo}`,
         type: actorType,
         role: ROLES[Math.floor(r() * ROLES.length)]!,
-        ...(actorType === 'user' ? { email: `${who}.${userNo}@example.com`, session_id: uuidFrom(r) } : {}),
+        ...(withEmail ? { email: `${who}.${userNo}@example.com` } : {}),
         ip: `10.${Math.floor(r() * 255)}.${Math.floor(r() * 255)}.${Math.floor(r() * 255)}`,
-        user_agent: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0',
+        ...(!withEmail && r() < 0.25 ? { user_agent: AGENTS[Math.floor(r() * AGENTS.length)]! } : {}),
       },
-      resource: { type: k.resource, id: resourceId, name: `${k.resource} ${resourceId}` },
+      resource: { type: k.resource, id: resourceId },
       ...(k.namespace === 'clinic' ? { subject_id: `patient_${Math.floor(r() * 5000)}` } : {}),
       outcome: k.outcome ?? 'success',
       ...(k.outcome === 'failure' ? { failure_reason: k.namespace === 'identity' ? 'invalid_password' : 'card_declined' } : {}),
       correlation_id: uuidFrom(r),
-      request_id: `req_${Math.floor(r() * 1e12).toString(36)}`,
-      source_system: `${k.namespace}-api`,
+      ...(r() < 0.4 ? { request_id: `req_${Math.floor(r() * 1e12).toString(36)}` } : {}),
       data_classification: k.classification,
       data:
         k.resource === 'payment' || k.resource === 'order'

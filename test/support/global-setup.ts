@@ -9,14 +9,13 @@
 // WORMSEAL_TEST_BACKEND=env|testcontainers|stack restricts the search to one of them.
 // If nothing works the run fails with the reason of every attempt: integration tests are never
 // skipped for want of a backend.
-import { spawn } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
 import pg from 'pg';
 import { S3Client, ListBucketsCommand } from '@aws-sdk/client-s3';
+import { parseEnvLines, runStack, STACK_SH, type RunResult } from './stack.js';
 
 export type BackendKind = 'env' | 'testcontainers' | 'stack';
 
@@ -42,7 +41,6 @@ interface Backend {
   teardown: () => Promise<void>;
 }
 
-const STACK_SH = fileURLToPath(new URL('../../localstack/stack.sh', import.meta.url));
 const LOCALSTACK_IMAGE = 'localstack/localstack:4.14.0';
 const POSTGRES_IMAGE = 'postgres:15';
 const RUNTIME_PROBE_MS = 10_000;
@@ -156,46 +154,6 @@ async function fromTestcontainers(): Promise<Backend> {
 // ---------------------------------------------------------------------------------------------
 // (c) localstack/stack.sh
 // ---------------------------------------------------------------------------------------------
-interface RunResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderrTail: string;
-}
-
-/** Runs `bash stack.sh ARGS`, streaming its stderr (progress, failure logs) to ours. */
-function runStack(args: string[], timeoutMs: number): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', [STACK_SH, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      process.stderr.write(d);
-      stderr = (stderr + d).slice(-4000);
-    });
-    // SIGTERM lets stack.sh's exit trap stop the daemons it already started.
-    const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderrTail: stderr.split('\n').slice(-15).join('\n') });
-    });
-  });
-}
-
-function parseEnvLines(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of text.split('\n')) {
-    const m = /^export ([A-Z_][A-Z0-9_]*)='([^']*)'$/.exec(line.trim());
-    if (m) out[m[1]!] = m[2]!;
-  }
-  return out;
-}
-
 async function fromStack(): Promise<Backend> {
   // Our own dir (not stack.sh's default) so we know what to stop even if start fails half-way.
   const dir = await mkdtemp(join(tmpdir(), 'wormseal-stack-'));

@@ -36,7 +36,7 @@ function row(over: Partial<IndexRow>): IndexRow {
     resource_id: 'pay_1',
     subject_id: null,
     event_type: 'payment.created',
-    occurred_at: new Date('2026-03-01T10:00:00Z'),
+    occurred_ms: Date.parse('2026-03-01T10:00:00Z'),
     ...over,
   };
 }
@@ -44,8 +44,8 @@ function row(over: Partial<IndexRow>): IndexRow {
 describe('batch index and hold scope', () => {
   const b = new BatchIndexBuilder();
   b.add(row({}));
-  b.add(row({ actor_id: 'u_2', resource_id: 'pay_2', subject_id: 'pat_9', event_type: 'payment.refund.issued', occurred_at: new Date('2026-03-05T00:00:00.123Z') }));
-  b.add(row({ actor_id: 'u_2', event_type: 'user.login', occurred_at: new Date('2026-02-27T23:00:00Z') }));
+  b.add(row({ actor_id: 'u_2', resource_id: 'pay_2', subject_id: 'pat_9', event_type: 'payment.refund.issued', occurred_ms: Date.parse('2026-03-05T00:00:00.123Z') }));
+  b.add(row({ actor_id: 'u_2', event_type: 'user.login', occurred_ms: Date.parse('2026-02-27T23:00:00Z') }));
   const idx = b.finish();
 
   it('keeps the occurred range and the exact event types', () => {

@@ -6,6 +6,7 @@ import {
   EMPTY_ROOT,
   ProofError,
   RootMismatchError,
+  RootBuilder,
   buildTree,
   consistencyProof,
   inclusionProof,
@@ -260,6 +261,20 @@ describe('verification errors', () => {
 });
 
 describe('tree building', () => {
+  it('RootBuilder (our root) agrees with merkletreejs (the RFC 6962 construction of DESIGN 2) at every size', () => {
+    const random = prng(0x7007);
+    const list = Array.from({ length: 600 }, (_, i) => leafHash(Buffer.from(`leaf ${i} ${random()}`)));
+    const builder = new RootBuilder();
+    expect(hex(builder.root())).toBe(vectors.empty_root);
+    for (let n = 1; n <= list.length; n++) {
+      builder.add(list[n - 1]!);
+      const expected = hex(buildTree(list.slice(0, n)).root());
+      expect(hex(builder.root()), `size ${n}`).toBe(expected);
+      expect(hex(merkleRoot(list.slice(0, n))), `size ${n}`).toBe(expected);
+    }
+    expect(builder.size).toBe(600);
+  });
+
   it('refuses leaf hashes that are not 32 bytes', () => {
     expect(() => merkleRoot([leafAt(0), Buffer.alloc(33)])).toThrow(/leafHashes\[1\] is not a 32-byte hash/);
   });

@@ -1,0 +1,30 @@
+/**
+ * The sealer in a process of its own, so that its peak RSS is the sealer's alone: configured from
+ * the environment exactly like `wormseal seal` (sealing run, then the signed checkpoint), it prints
+ * one JSON line with the seal report, the wall time and process.resourceUsage().maxRSS.
+ */
+import { sealAndCheckpoint } from '../../src/checkpoint/run.js';
+import { clock, createContext } from '../../src/cli/context.js';
+
+const ctx = createContext('db+s3');
+try {
+  const t0 = performance.now();
+  const report = await sealAndCheckpoint({
+    pool: ctx.pool,
+    store: ctx.store(),
+    clock,
+    logger: ctx.logger,
+    config: {
+      batchSize: ctx.config.batchSize,
+      schedule: ctx.config.schedule,
+      lagWarnSeconds: ctx.config.lagWarnSeconds,
+      concurrency: ctx.config.sealConcurrency,
+    },
+    signingKey: ctx.config.signingKey,
+  });
+  if (!report.checkpoint) throw new Error(`no checkpoint written: ${report.checkpoint_error ?? 'no signing key'}`);
+  const wallMs = performance.now() - t0;
+  process.stdout.write(JSON.stringify({ wall_ms: wallMs, max_rss_mib: process.resourceUsage().maxRSS / 1024, report }) + '\n');
+} finally {
+  await ctx.close();
+}

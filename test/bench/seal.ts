@@ -1,0 +1,145 @@
+/**
+ * Scenarios 2 (seal a backlog), 3 (verify it) and 5 (scaling). The backlog is loaded by this
+ * process with COPY; the sealer runs in a child process (seal-child.ts, configured like
+ * `wormseal seal`) so that its peak RSS is its own. Whatever was sealed is verified before any
+ * figure is printed.
+ */
+import { spawn } from 'node:child_process';
+import { hash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { MerkleTree } from 'merkletreejs';
+import { parseDataObject } from '../../src/archive/batchfile.js';
+import { listBatches, listStreams } from '../../src/db/batches.js';
+import { createLogger } from '../../src/log/logger.js';
+import type { SealReport } from '../../src/seal/seal.js';
+import { checkBatchBytes } from '../../src/verify/batch.js';
+import { verifyArchive } from '../../src/verify/archive.js';
+import { createWorkspace, type Backend, type Workspace } from './backend.js';
+import { preload } from './data.js';
+import { BenchFailure, check, rate } from './report.js';
+
+export interface SealRun {
+  ws: Workspace;
+  events: number;
+  wallMs: number;
+  maxRssMib: number;
+  report: SealReport;
+}
+
+const CHILD = fileURLToPath(new URL('./seal-child.js', import.meta.url));
+
+/** Preload `events` (COPY), seal them in a child process, check every event was sealed. */
+export async function sealBacklog(b: Backend, events: number, seed: number, log: (m: string) => void): Promise<SealRun> {
+  const ws = await createWorkspace(b, `seal_${events}`);
+  await preload(ws.pool, events, seed, log);
+  const out = await runChild(ws.env);
+  check(out.report.failures.length === 0, `seal: ${out.report.failures.map((f) => f.error).join('; ')}`);
+  const sealed = out.report.batches.reduce((n, x) => n + x.leaf_count, 0);
+  check(sealed === events, `seal: ${events} events preloaded, ${sealed} sealed`);
+  log(`  sealed ${events} events in ${out.report.batches.length} batches, ${(out.wall_ms / 1000).toFixed(1)} s, peak RSS ${out.max_rss_mib.toFixed(0)} MiB`);
+  return { ws, events, wallMs: out.wall_ms, maxRssMib: out.max_rss_mib, report: out.report };
+}
+
+function runChild(env: Record<string, string>): Promise<{ wall_ms: number; max_rss_mib: number; report: SealReport }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CHILD], {
+      env: { PATH: process.env.PATH ?? '', ...env, WORMSEAL_LAG_WARN_SECONDS: '86400' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new BenchFailure(`seal child exited ${code}:\n${stderr.slice(-2000)}`));
+      try {
+        resolve(JSON.parse(stdout.trim().split('\n').pop()!));
+      } catch (e) {
+        reject(new BenchFailure(`seal child printed no report (${(e as Error).message}):\n${stderr.slice(-2000)}`));
+      }
+    });
+  });
+}
+
+/** `verify` against S3 and the hot rows: must find every event valid. */
+export async function verifyOnline(run: SealRun): Promise<number> {
+  const t = performance.now();
+  const report = await verifyArchive({ pool: run.ws.pool, store: run.ws.store, logger: createLogger({ level: 'error' }), concurrency: 4 });
+  const ms = performance.now() - t;
+  check(report.ok && report.problems.length === 0, `verify: ${report.problems.length} problems, first: ${report.problems[0]?.detail}`);
+  check(report.events_checked === run.events, `verify: checked ${report.events_checked} of ${run.events} events`);
+  return ms;
+}
+
+export interface LocalObjects {
+  batches: { manifest: Buffer; data: Buffer }[];
+}
+
+/** Every sealed batch's manifest and data object, read once from S3 (the offline verifier's input). */
+export async function fetchObjects(run: SealRun): Promise<LocalObjects> {
+  const batches: LocalObjects['batches'] = [];
+  for (const s of await listStreams(run.ws.pool)) {
+    for (const x of await listBatches(run.ws.pool, s)) {
+      batches.push({
+        manifest: await run.ws.store.get(x.manifest_key, x.manifest_version_id!),
+        data: await run.ws.store.get(x.data_key, x.data_version_id!),
+      });
+    }
+  }
+  return { batches };
+}
+
+/** The offline path (checkBatchBytes over local bytes, as verify-bundle does): must find all valid. */
+export function verifyOffline(objects: LocalObjects, events: number): number {
+  const t = performance.now();
+  let n = 0;
+  for (const o of objects.batches) {
+    const r = checkBatchBytes(o.manifest, o.data);
+    if (r.findings.length > 0) throw new BenchFailure(`offline check: ${r.findings[0]!.detail}`);
+    n += r.lines!.length;
+  }
+  const ms = performance.now() - t;
+  check(n === events, `offline check: ${n} of ${events} events`);
+  return ms;
+}
+
+/** Baselines on the same leaves: the plain SHA-256 limit, and merkletreejs as its README shows. */
+export function hashBaselines(
+  objects: LocalObjects,
+  events: number,
+  log: (m: string) => void,
+  withMerkletreejs = true,
+): { shaRate: number; merkletreejsRate: number; merkletreejsLeaves: number } {
+  const lines: Buffer[] = [];
+  for (const o of objects.batches) lines.push(...parseDataObject(o.data));
+  check(lines.length === events, 'baseline: lines');
+  // Two SHA-256 per leaf (leaf hash, its share of the node hashes) with node:crypto: the floor any
+  // RFC 6962 implementation pays.
+  let t = performance.now();
+  const pre = Buffer.alloc(1);
+  const node = Buffer.alloc(65, 1);
+  for (const l of lines) {
+    hash('sha256', Buffer.concat([pre, l]), 'buffer').copy(node, 1);
+    hash('sha256', node, 'buffer');
+  }
+  const shaRate = rate(lines.length, performance.now() - t);
+  // merkletreejs with its README's usage (hashLeaves, default hash): on at most 200,000 leaves of
+  // the same data (its layers of crypto-js hashes take minutes and gigabytes beyond that).
+  const sample = withMerkletreejs ? lines.slice(0, 200_000) : [];
+  if (sample.length === 0) return { shaRate, merkletreejsRate: NaN, merkletreejsLeaves: 0 };
+  t = performance.now();
+  const tree = new MerkleTree(sample, undefined, { hashLeaves: true });
+  check(tree.getRoot().length === 32, 'merkletreejs root');
+  const merkletreejsRate = rate(sample.length, performance.now() - t);
+  log(`  baselines: SHA-256 limit ${Math.round(shaRate)} ev/s, merkletreejs ${Math.round(merkletreejsRate)} ev/s on ${sample.length} leaves`);
+  return { shaRate, merkletreejsRate, merkletreejsLeaves: sample.length };
+}
+
+export function stageSplit(report: SealReport): string {
+  const s = report.stage_ms;
+  const total = Object.values(s).reduce((a, b) => a + b, 0);
+  return Object.entries(s)
+    .map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s (${((100 * v) / total).toFixed(0)}%)`)
+    .join(', ');
+}
