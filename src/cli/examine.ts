@@ -5,7 +5,7 @@ import { decodeKeyDocument, type PublishedKey } from '../checkpoint/keys.js';
 import { NoteError } from '../checkpoint/note.js';
 import { exportBundle } from '../export/export.js';
 import type { Selection } from '../export/format.js';
-import { normalizeTimestamp } from '../events/schema.js';
+import { parseScope, ScopeError } from '../holds/scope.js';
 import { createProver, ProveError } from '../proof/prove.js';
 import { encodeProof, verifyProofBytes } from '../proof/proof.js';
 import { BundleError, verifyBundle, type BundleReport } from '../verify/bundle.js';
@@ -45,8 +45,8 @@ export function registerExamine(program: Command, action: <A extends unknown[]>(
     .description('write a self-contained, offline-verifiable bundle of the selected events (recorded as an audit event)')
     .requiredOption('--out <dir>', 'new or empty directory')
     .option('--namespace <name>', 'only this namespace')
-    .option('--from <time>', 'events that occurred at or after this RFC 3339 instant')
-    .option('--to <time>', 'events that occurred at or before this RFC 3339 instant')
+    .option('--from <time>', 'events that occurred at or after this date or RFC 3339 instant')
+    .option('--to <time>', 'events that occurred at or before this instant (a bare date means the end of that day)')
     .option('--actor <id>', 'events by this actor id')
     .option('--resource <type:id>', 'events on this resource')
     .option('--subject <id>', 'events about this data subject')
@@ -131,20 +131,13 @@ function usage(msg: string): number {
 
 async function cmdExport(o: ExportOpts): Promise<number> {
   if ([o.actor, o.resource, o.subject].filter((x) => x !== undefined).length > 1) return usage('give at most one of --actor, --resource, --subject');
-  const sel: Selection = {};
-  if (o.namespace !== undefined) sel.namespace = o.namespace;
-  for (const k of ['from', 'to'] as const) {
-    if (o[k] === undefined) continue;
-    const t = normalizeTimestamp(o[k]);
-    if (!t) return usage(`--${k} must be an RFC 3339 instant with offset, e.g. 2026-01-01T00:00:00Z; got ${JSON.stringify(o[k])}`);
-    sel[k] = new Date(t).toISOString();
-  }
-  if (o.actor !== undefined) sel.actor = o.actor;
-  if (o.subject !== undefined) sel.subject = o.subject;
-  if (o.resource !== undefined) {
-    const i = o.resource.indexOf(':');
-    if (i < 1 || i === o.resource.length - 1) return usage(`--resource must be TYPE:ID, got ${JSON.stringify(o.resource)}`);
-    sel.resource = { type: o.resource.slice(0, i), id: o.resource.slice(i + 1) };
+  let sel: Selection;
+  try {
+    // The same options, and the same parser, as a hold's scope (event type aside).
+    sel = parseScope(o, { allowEmpty: true });
+  } catch (e) {
+    if (e instanceof ScopeError) return usage(e.message);
+    throw e;
   }
   const ctx = createContext('db+s3');
   try {

@@ -46,8 +46,11 @@ function instant(option: string, text: string, endOfDay: boolean): string {
   return new Date(t).toISOString();
 }
 
-/** Parse the CLI's scope options; throws ScopeError naming the option. */
-export function parseScope(input: ScopeInput): HoldScope {
+/**
+ * Parse the CLI's scope options (`hold place`, and `export`'s selection, which may be empty: the
+ * whole archive); throws ScopeError naming the option.
+ */
+export function parseScope(input: ScopeInput, opts: { allowEmpty?: boolean } = {}): HoldScope {
   const scope: HoldScope = {};
   if (input.namespace !== undefined) {
     if (!NAMESPACE.test(input.namespace)) throw new ScopeError(`--namespace: not a namespace: ${JSON.stringify(input.namespace)}`);
@@ -73,7 +76,7 @@ export function parseScope(input: ScopeInput): HoldScope {
     if (!PATTERN.test(input.eventType)) throw new ScopeError(`--event-type: patterns look like payment.* or user.login, got ${JSON.stringify(input.eventType)}`);
     scope.event_type = input.eventType;
   }
-  if (Object.keys(scope).length === 0) {
+  if (Object.keys(scope).length === 0 && !opts.allowEmpty) {
     throw new ScopeError('a hold needs a scope: at least one of --namespace, --from, --to, --actor, --resource, --subject, --event-type');
   }
   return scope;
