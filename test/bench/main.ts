@@ -167,7 +167,7 @@ async function verifyFigures(run: SealRun): Promise<ScenarioResult> {
       verify_offline_events_per_s: Math.round(offline),
       verify_vs_sha256_limit: +(online / base.shaRate).toFixed(3),
     },
-    notes: ['  offline = the checks `verify-bundle` runs on local bytes (manifest, digest, gunzip, RFC 6962 root); the bundle command itself is on another branch'],
+    notes: ['  offline = the per-batch checks `verify-bundle` runs on local bytes (checkBatchBytes: manifest, digest, gunzip, RFC 6962 root), without its per-event proof checks'],
   };
 }
 
