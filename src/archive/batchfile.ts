@@ -1,6 +1,7 @@
 import { hash } from 'node:crypto';
 import { once } from 'node:events';
-import { constants, createGzip, gunzipSync, gzipSync, type Gzip } from 'node:zlib';
+import type { TransformOptions } from 'node:stream';
+import { constants, createGzip, gunzipSync, gzipSync, type Gzip, type ZlibOptions } from 'node:zlib';
 
 /**
  * The data object of a batch: the events' canonical bytes, each followed by one LF, gzip-compressed
@@ -26,12 +27,31 @@ export function buildDataObject(lines: Buffer[]): Buffer {
 }
 
 /**
+ * Output buffer of the streaming compressor. Each filled buffer is a round trip from the thread
+ * pool to the main thread, which is busy hashing: Node's 16 KiB default made a 5,000-row block
+ * wait for ~15 of them. Output buffer sizes do not change the deflate stream (only input and flushes
+ * do; test/unit/batchfile.test.ts checks it against the one-shot build).
+ */
+const STREAM_CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * Uncompressed bytes that may wait for the compressor before write() makes the caller wait: a few
+ * blocks, so the next block is read and hashed while the previous ones compress.
+ */
+const STREAM_QUEUE_BYTES = 16 * 1024 * 1024;
+
+/**
  * Builds a data object from lines as they are read, compressing on the libuv thread pool while the
  * caller reads and hashes the next ones: only the compressed output is held. Call write() with
  * blocks of whole lines, each already followed by its LF (see appendLines), then finish().
  */
 export class DataObjectWriter {
-  private readonly gz: Gzip = createGzip(GZIP_OPTIONS);
+  // Zlib streams take the Transform options too; @types/node's ZlibOptions does not list them.
+  private readonly gz: Gzip = createGzip({
+    ...GZIP_OPTIONS,
+    chunkSize: STREAM_CHUNK_BYTES,
+    writableHighWaterMark: STREAM_QUEUE_BYTES,
+  } as ZlibOptions & TransformOptions);
   private readonly out: Buffer[] = [];
   private readonly ended: Promise<unknown>;
 

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { appendLines, buildDataObject, DataObjectWriter, parseDataObject } from '../../src/archive/batchfile.js';
@@ -13,6 +14,16 @@ describe('data object', () => {
       const streamed = await w.finish();
       expect(streamed.equals(whole), `blocks of ${block}`).toBe(true);
     }
+  });
+
+  it('streamed with compressed output larger than the compressor\'s buffers still matches the one-shot build', async () => {
+    // Random hex compresses only ~2:1: ~2.7 MB of output crosses several of the writer's output buffers.
+    const big = Array.from({ length: 20_000 }, (_, i) => Buffer.from(JSON.stringify({ i, r: randomBytes(120).toString('hex') })));
+    const whole = buildDataObject(big);
+    expect(whole.length).toBeGreaterThan(2 * 1024 * 1024);
+    const w = new DataObjectWriter();
+    for (let i = 0; i < big.length; i += 5_000) await w.write(appendLines(big.slice(i, i + 5_000)));
+    expect((await w.finish()).equals(whole)).toBe(true);
   });
 
   it('is each line followed by LF, gzip-compressed, and parses back to the same lines', () => {
