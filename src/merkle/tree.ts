@@ -7,7 +7,7 @@
 // the same merkleRoot().
 
 import { MerkleTree } from 'merkletreejs';
-import { EMPTY_ROOT, HASH_SIZE, nodeHash } from './hash.js';
+import { digestBytes, EMPTY_ROOT, HASH_SIZE, nodeDigest, nodeHash, toDigest, type Digest } from './hash.js';
 
 /** A tree built once over a list of leaf hashes, for taking many proofs from one batch. */
 export interface LogTree {
@@ -71,7 +71,8 @@ export function buildTree(leafHashes: readonly Uint8Array[]): LogTree {
  * subtrees as they complete, so memory is one hash per set bit of n.
  */
 export class RootBuilder {
-  private readonly hashes: Buffer[] = [];
+  // Subtree hashes as Digests (latin1 strings): the cheapest form to hash and to keep (hash.ts).
+  private readonly hashes: Digest[] = [];
   private readonly sizes: number[] = [];
   private count = 0;
 
@@ -83,11 +84,17 @@ export class RootBuilder {
   /** Append one 32-byte leaf hash (leafHash() of an entry). Throws RangeError for any other length. */
   add(leafHash: Uint8Array): void {
     if (leafHash.length !== HASH_SIZE) throw new RangeError(`leaf ${this.count} is not a ${HASH_SIZE}-byte hash`);
-    let h: Buffer = Buffer.from(leafHash); // a copy: callers may reuse their buffer for the next leaf
+    this.addDigest(toDigest(leafHash));
+  }
+
+  /** Append one leaf hash given as a Digest (leafDigest() of an entry): the sealer's and verifier's path. */
+  addDigest(leaf: Digest): void {
+    if (leaf.length !== HASH_SIZE) throw new RangeError(`leaf ${this.count} is not a ${HASH_SIZE}-byte digest`);
+    let h = leaf;
     let size = 1;
     const { hashes, sizes } = this;
     while (sizes.length > 0 && sizes[sizes.length - 1] === size) {
-      h = nodeHash(hashes.pop()!, h);
+      h = nodeDigest(hashes.pop()!, h);
       size += sizes.pop()!;
     }
     hashes.push(h);
@@ -100,8 +107,8 @@ export class RootBuilder {
     const { hashes } = this;
     if (hashes.length === 0) return Buffer.from(EMPTY_ROOT);
     let r = hashes[hashes.length - 1]!;
-    for (let i = hashes.length - 2; i >= 0; i--) r = nodeHash(hashes[i]!, r);
-    return Buffer.from(r);
+    for (let i = hashes.length - 2; i >= 0; i--) r = nodeDigest(hashes[i]!, r);
+    return digestBytes(r);
   }
 }
 

@@ -1,6 +1,6 @@
 import { DataObjectError, parseDataObject, sha256 } from '../archive/batchfile.js';
 import { decodeManifest, ManifestError, type Manifest } from '../archive/manifest.js';
-import { leafHash, RootBuilder } from '../merkle/index.js';
+import { leafDigest, RootBuilder } from '../merkle/index.js';
 import type { Reason } from './problems.js';
 
 export interface ContentFinding {
@@ -53,7 +53,7 @@ export function checkBatchBytes(
     });
   }
   const tree = new RootBuilder();
-  for (const l of lines) tree.add(leafHash(l));
+  for (const l of lines) tree.addDigest(leafDigest(l));
   const root = tree.root().toString('hex');
   if (root !== manifest.tree.root) {
     findings.push({ object: 'data', reason: 'content_changed', detail: `lines give root ${root}, manifest says ${manifest.tree.root}` });

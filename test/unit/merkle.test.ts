@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { MerkleTree } from 'merkletreejs';
 import { describe, expect, it } from 'vitest';
@@ -12,9 +12,13 @@ import {
   inclusionProof,
   isValidConsistency,
   isValidInclusion,
+  digestBytes,
+  leafDigest,
   leafHash,
   merkleRoot,
+  nodeDigest,
   nodeHash,
+  toDigest,
   verifyConsistency,
   verifyInclusion,
 } from '../../src/merkle/index.js';
@@ -440,5 +444,50 @@ describe('property: random trees of 1..300 leaves', () => {
       }
     });
     expect(rejected).toBe(3 * 256);
+  });
+});
+
+describe('digests (latin1 strings) on the hot paths', () => {
+  const sha = (...parts: Uint8Array[]) => parts.reduce((h, p) => h.update(p), createHash('sha256')).digest();
+
+  it('leafDigest and nodeDigest are the RFC 6962 hashes of leafHash and nodeHash, byte for byte', () => {
+    for (const size of [0, 1, 31, 32, 33, 64, 65, 507, 70_000]) {
+      const data = randomBytes(size);
+      const leaf = leafDigest(data);
+      expect(leaf).toHaveLength(32);
+      expect(digestBytes(leaf).equals(sha(Buffer.from([0]), data))).toBe(true);
+      expect(digestBytes(leaf).equals(leafHash(data))).toBe(true);
+    }
+    for (let i = 0; i < 200; i++) {
+      const [l, r] = [randomBytes(32), randomBytes(32)];
+      const node = nodeDigest(toDigest(l), toDigest(r));
+      expect(digestBytes(node).equals(sha(Buffer.from([1]), l, r))).toBe(true);
+      expect(digestBytes(node).equals(nodeHash(l, r))).toBe(true);
+    }
+  });
+
+  it('toDigest reads a view at its own offset, and bytes 0x80-0xff survive the round trip', () => {
+    const backing = Buffer.from(Array.from({ length: 96 }, (_, i) => (i * 37 + 200) % 256));
+    const view = backing.subarray(40, 72);
+    expect(digestBytes(toDigest(view)).equals(view)).toBe(true);
+    expect(digestBytes(toDigest(new Uint8Array(view))).equals(view)).toBe(true);
+  });
+
+  it('nodeDigest refuses inputs that are not 32-byte digests', () => {
+    expect(() => nodeDigest('short', toDigest(randomBytes(32)))).toThrow(RangeError);
+  });
+
+  it('RootBuilder gives the same root whether leaves come as Buffers or as digests', () => {
+    for (const n of [1, 2, 3, 7, 8, 1000, 1025]) {
+      const leaves = Array.from({ length: n }, (_, i) => leafHash(Buffer.from(`event ${i}`)));
+      const a = new RootBuilder();
+      const b = new RootBuilder();
+      for (const l of leaves) {
+        a.add(l);
+        b.addDigest(toDigest(l));
+      }
+      expect(b.root().equals(a.root())).toBe(true);
+      expect(a.root().equals(buildTree(leaves).root())).toBe(true);
+    }
   });
 });
