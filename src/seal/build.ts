@@ -1,9 +1,9 @@
 import { appendLines, DataObjectWriter, sha256 } from '../archive/batchfile.js';
 import type { Manifest } from '../archive/manifest.js';
 import type { StreamId } from '../db/batches.js';
-import { streamWindow, type Position, type SealRow } from '../db/events.js';
+import { streamWindow, uuidText, type Position, type SealRow } from '../db/events.js';
 import type { PoolClient } from '../db/pool.js';
-import { leafHash, RootBuilder } from '../merkle/index.js';
+import { leafDigest, RootBuilder, type Digest } from '../merkle/index.js';
 
 /**
  * Milliseconds spent per stage of sealing, summed over batches. Stages overlap (compression runs on
@@ -65,18 +65,18 @@ export async function buildBatchData(
       PAGE_SIZE,
       async (rows) => {
         const t0 = performance.now();
-        const leaves = new Array<Buffer>(rows.length);
+        const leaves = new Array<Digest>(rows.length);
         const lines = new Array<Buffer>(rows.length);
         // One pass per row: the place to feed anything else built per batch from the row columns.
         for (let i = 0; i < rows.length; i++) {
           const row = rows[i]!;
-          leaves[i] = leafHash(row.canonical);
+          leaves[i] = leafDigest(row.canonical);
           lines[i] = row.canonical;
           summary.add(row);
           perRow.add(row);
         }
         const t1 = performance.now();
-        for (const leaf of leaves) tree.add(leaf);
+        for (const leaf of leaves) tree.addDigest(leaf);
         const t2 = performance.now();
         const block = appendLines(lines);
         await writer.write(block);
@@ -102,15 +102,16 @@ export async function buildBatchData(
  * (docs/FORMAT.md).
  */
 class Summary {
-  private firstId: string | undefined;
-  private lastId = '';
+  // Raw uuid bytes, formatted once in result(): only the first and last of a batch are named.
+  private firstId: Buffer | undefined;
+  private lastId: Buffer | undefined;
   private oMin = Infinity;
   private oMax = -Infinity;
   private rMin = Infinity;
   private rMax = -Infinity;
 
   add(r: SealRow): void {
-    this.firstId ??= r.event_id;
+    this.firstId ??= Buffer.from(r.event_id); // a copy: the row's bytes are a view of a read chunk
     this.lastId = r.event_id;
     if (r.occurred_ms < this.oMin) this.oMin = r.occurred_ms;
     if (r.occurred_ms > this.oMax) this.oMax = r.occurred_ms;
@@ -121,8 +122,8 @@ class Summary {
   result(): Manifest['events'] {
     const iso = (t: number) => new Date(t).toISOString();
     return {
-      first_event_id: this.firstId ?? '',
-      last_event_id: this.lastId,
+      first_event_id: this.firstId ? uuidText(this.firstId) : '',
+      last_event_id: this.lastId ? uuidText(this.lastId) : '',
       occurred_min: iso(this.oMin),
       occurred_max: iso(this.oMax),
       recorded_min: iso(this.rMin),

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BinaryCopyParser, type BinaryRow } from '../../src/db/copy.js';
+import { pgTimestampMs, uuidText } from '../../src/db/events.js';
 
 // A binary COPY stream as PostgreSQL writes it: signature, flags, header extension, tuples, trailer.
 function stream(rows: (Buffer | null)[][]): Buffer {
@@ -37,5 +38,29 @@ describe('binary COPY parser', () => {
 
   it('refuses a stream that is not binary COPY', () => {
     expect(() => new BinaryCopyParser().push(Buffer.from('id\tname\n1\tx\n2\ty\n3\tz\n'), () => {})).toThrow(/bad signature/);
+  });
+});
+
+describe('binary column values the sealer decodes', () => {
+  const micros = (n: bigint) => {
+    const b = Buffer.alloc(8);
+    b.writeBigInt64BE(n);
+    return b;
+  };
+
+  it('timestamptz (microseconds since 2000-01-01 UTC) becomes floored epoch milliseconds', () => {
+    expect(pgTimestampMs(micros(0n))).toBe(Date.parse('2000-01-01T00:00:00Z'));
+    expect(pgTimestampMs(micros(999n))).toBe(Date.parse('2000-01-01T00:00:00Z'));
+    expect(pgTimestampMs(micros(-1n))).toBe(Date.parse('1999-12-31T23:59:59.999Z'));
+    const t = Date.parse('2026-11-23T13:45:06.789Z');
+    const us = BigInt(t - Date.parse('2000-01-01T00:00:00Z')) * 1000n + 654n;
+    expect(pgTimestampMs(micros(us))).toBe(t);
+    const far = Date.parse('2250-06-30T23:59:59.999Z');
+    expect(pgTimestampMs(micros(BigInt(far - Date.parse('2000-01-01T00:00:00Z')) * 1000n + 999n))).toBe(far);
+  });
+
+  it('uuid bytes are written in the canonical lowercase 8-4-4-4-12 form', () => {
+    const id = '0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0ff';
+    expect(uuidText(Buffer.from(id.replaceAll('-', ''), 'hex'))).toBe(id);
   });
 });
