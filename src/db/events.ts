@@ -129,44 +129,6 @@ export interface Position {
   seq: bigint;
 }
 
-/**
- * The end of the next window of a stream: up to `limit` rows after `after`, all with txid below
- * `horizon`. Every transaction below the horizon has finished, so this slice can never gain a row
- * later (DESIGN 4). Returns undefined when nothing is ready.
- */
-export async function findNextWindow(
-  db: Queryable,
-  stream: { namespace: string; retention_class: string },
-  after: Position | undefined,
-  horizon: bigint,
-  limit: number,
-): Promise<{ first: Position; last: Position; count: number } | undefined> {
-  // Three index-only probes of events_stream_order instead of numbering every row of the window:
-  // the first row, the row `limit` rows on (OFFSET skips index entries without materializing them),
-  // and only for a short last window its end and size. Every transaction below the horizon has
-  // finished, so the probes see the same rows. ORDER BY names the table's columns (alias e): the
-  // output's txid is text, and text order is not leaf order.
-  const where = `FROM wormseal.events e
-    WHERE e.namespace = $1 AND e.retention_class = $2
-      AND (e.txid, e.seq) > ($3::xid8, $4::bigint) AND e.txid < $5::xid8`;
-  const params = [stream.namespace, stream.retention_class, (after?.txid ?? 0n).toString(), (after?.seq ?? 0n).toString(), horizon.toString()];
-  type PosText = { txid: string; seq: string };
-  const pos = (r: PosText): Position => ({ txid: BigInt(r.txid), seq: BigInt(r.seq) });
-  const firstRow = await db.query<PosText>(`SELECT e.txid::text, e.seq::text ${where} ORDER BY e.txid, e.seq LIMIT 1`, params);
-  if (firstRow.rows.length === 0) return undefined;
-  const first = pos(firstRow.rows[0]!);
-  const full = await db.query<PosText>(`SELECT e.txid::text, e.seq::text ${where} ORDER BY e.txid, e.seq OFFSET $6 LIMIT 1`, [
-    ...params,
-    limit - 1,
-  ]);
-  if (full.rows.length > 0) return { first, last: pos(full.rows[0]!), count: limit };
-  const rest = await db.query<PosText & { n: string }>(
-    `SELECT e.txid::text, e.seq::text, (SELECT count(*) ${where})::text AS n ${where} ORDER BY e.txid DESC, e.seq DESC LIMIT 1`,
-    params,
-  );
-  return { first, last: pos(rest.rows[0]!), count: Number(rest.rows[0]!.n) };
-}
-
 /** The rows of a window [first, last], in leaf order. */
 // Leaf order is (txid, seq) as numbers: the ORDER BY names the table columns, not the text casts.
 export async function readWindow(
@@ -188,6 +150,9 @@ export async function readWindow(
 
 /** A row as the sealer reads it: the sealed bytes plus the columns a batch is summarized by. */
 export interface SealRow {
+  /** The row's xid8 and bigint seq, 8 bytes each (positionOf() decodes them). */
+  txid: Buffer;
+  seq: Buffer;
   /** The uuid's 16 bytes (format with uuidText() where a name is needed: the sealer needs two per batch). */
   event_id: Buffer;
   canonical: Buffer;
@@ -199,6 +164,11 @@ export interface SealRow {
   resource_type: string | null;
   resource_id: string | null;
   subject_id: string | null;
+}
+
+/** The leaf-order position of a row read by streamWindow or streamNextWindow. */
+export function positionOf(row: Pick<SealRow, 'txid' | 'seq'>): Position {
+  return { txid: row.txid.readBigUInt64BE(0), seq: row.seq.readBigInt64BE(0) };
 }
 
 /**
@@ -215,16 +185,54 @@ export async function streamWindow(
   onPage: (rows: SealRow[]) => void | Promise<void>,
   onWait: (ms: number) => void = () => {},
 ): Promise<void> {
+  await streamRows(client, stream, `(txid, seq) >= ${positionLiteral(first)} AND (txid, seq) <= ${positionLiteral(last)}`, '', pageSize, onPage, onWait);
+}
+
+/**
+ * Stream the next window of a stream, as streamWindow does: the first `limit` rows after `after`
+ * with txid below `horizon`. Every transaction below the horizon has finished, so this slice can
+ * never gain a row later (DESIGN 4), and streamWindow over its first and last rows reads it again
+ * byte for byte. Reading the window is how the sealer finds it: a separate probe for its end cost
+ * the server as much as the read itself.
+ */
+export async function streamNextWindow(
+  client: PoolClient,
+  stream: { namespace: string; retention_class: string },
+  after: Position | undefined,
+  horizon: bigint,
+  limit: number,
+  pageSize: number,
+  onPage: (rows: SealRow[]) => void | Promise<void>,
+  onWait: (ms: number) => void = () => {},
+): Promise<void> {
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`window limit must be a positive integer, got ${limit}`);
+  const from = after ?? { txid: 0n, seq: 0n };
+  const where = `(txid, seq) > ${positionLiteral(from)} AND txid < ${BigInt(horizon).toString()}::text::xid8`;
+  await streamRows(client, stream, where, ` LIMIT ${limit}`, pageSize, onPage, onWait);
+}
+
+// COPY takes no bind parameters: literals are escaped by the driver, positions are bigints.
+function positionLiteral(p: Position): string {
+  return `(${BigInt(p.txid).toString()}::text::xid8, ${BigInt(p.seq).toString()}::bigint)`;
+}
+
+async function streamRows(
+  client: PoolClient,
+  stream: { namespace: string; retention_class: string },
+  range: string,
+  limit: string,
+  pageSize: number,
+  onPage: (rows: SealRow[]) => void | Promise<void>,
+  onWait: (ms: number) => void,
+): Promise<void> {
   if (!Number.isSafeInteger(pageSize) || pageSize < 1) throw new RangeError(`page size must be a positive integer, got ${pageSize}`);
-  // COPY takes no bind parameters: literals are escaped by the driver, positions are bigints.
-  const pos = (p: Position) => `(${BigInt(p.txid).toString()}::text::xid8, ${BigInt(p.seq).toString()}::bigint)`;
-  // uuid and timestamptz in their binary forms: converting them to text (or to numeric epochs) costs
-  // the server more than sending them, and the client decodes them cheaply (decodeSealRow).
-  const query = `SELECT event_id, canonical, occurred_at, recorded_at, event_type, actor_id, resource_type, resource_id, subject_id
+  // uuid, xid8 and timestamptz in their binary forms: converting them to text (or to numeric
+  // epochs) costs the server more than sending them, and the client decodes them cheaply.
+  const query = `SELECT txid, seq, event_id, canonical, occurred_at, recorded_at, event_type, actor_id, resource_type, resource_id, subject_id
     FROM wormseal.events
     WHERE namespace = ${client.escapeLiteral(stream.namespace)} AND retention_class = ${client.escapeLiteral(stream.retention_class)}
-      AND (txid, seq) >= ${pos(first)} AND (txid, seq) <= ${pos(last)}
-    ORDER BY txid, seq`;
+      AND ${range}
+    ORDER BY txid, seq${limit}`;
   // The window is one range of events_stream_order: read it in index order. Without this the
   // planner, misjudging the range's size from the row comparison, may pick a parallel scan and an
   // external sort of the whole window (twice the server time in the benchmark, and both cores).
@@ -260,15 +268,17 @@ export function uuidText(b: Buffer): string {
 
 function decodeSealRow(f: BinaryRow): SealRow {
   return {
-    event_id: f[0]!,
-    canonical: f[1]!,
-    occurred_ms: pgTimestampMs(f[2]!),
-    recorded_ms: pgTimestampMs(f[3]!),
-    event_type: f[4]!.toString('utf8'),
-    actor_id: f[5]!.toString('utf8'),
-    resource_type: text(f[6] ?? null),
-    resource_id: text(f[7] ?? null),
-    subject_id: text(f[8] ?? null),
+    txid: f[0]!,
+    seq: f[1]!,
+    event_id: f[2]!,
+    canonical: f[3]!,
+    occurred_ms: pgTimestampMs(f[4]!),
+    recorded_ms: pgTimestampMs(f[5]!),
+    event_type: f[6]!.toString('utf8'),
+    actor_id: f[7]!.toString('utf8'),
+    resource_type: text(f[8] ?? null),
+    resource_id: text(f[9] ?? null),
+    subject_id: text(f[10] ?? null),
   };
 }
 

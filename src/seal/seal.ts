@@ -14,13 +14,13 @@ import {
   type BatchRow,
   type StreamId,
 } from '../db/batches.js';
-import { findNextWindow, oldestOpenTransaction, readHorizon } from '../db/events.js';
+import { oldestOpenTransaction, readHorizon } from '../db/events.js';
 import type { PoolClient } from '../db/pool.js';
 import { BatchIndexBuilder } from '../holds/keyindex.js';
 import { commitWithHolds, holdsForBatch } from '../holds/sealing.js';
 import { retainUntilFor } from '../retention/duration.js';
 import type { RetentionClass } from '../retention/schedule.js';
-import { addStageTimes, buildBatchData, emptyStageTimes, type StageTimes } from './build.js';
+import { addStageTimes, buildBatchData, emptyStageTimes, type BuiltBatch, type StageTimes } from './build.js';
 import { SealAlarmError, UnsafeBucketError } from './errors.js';
 import { ensureLock, putOnce } from './objects.js';
 import type { SealDeps } from './deps.js';
@@ -160,39 +160,48 @@ async function sealNextBatch(
   horizon: bigint,
   times: StageTimes,
 ): Promise<SealedBatch | undefined> {
-  const { store, clock, config } = deps;
+  const { clock, config } = deps;
   const head = await findHeadBatch(client, stream);
-  let batch: BatchRow;
-  let resumed = false;
   const cls = retentionClassOf(deps, stream);
+  const index = new BatchIndexBuilder();
   if (head?.state === 'pending') {
-    batch = head;
-    resumed = true;
-    deps.logger.info(`resuming pending batch ${streamName(stream)} #${batch.batch_no}`);
-  } else {
-    const w = await findNextWindow(client, stream, head?.last, horizon, config.batchSize);
-    if (!w) return undefined;
-    const sealedAt = clock.now();
-    const batchNo = (head?.batch_no ?? 0) + 1;
-    const pending = {
-      ...stream,
-      batch_no: batchNo,
-      first: w.first,
-      last: w.last,
-      leaf_count: w.count,
-      sealed_at: sealedAt,
-      retain_until: retainUntilFor(sealedAt, cls.duration),
-      data_key: dataKey(stream, batchNo),
-      manifest_key: manifestKey(stream, batchNo),
-    };
-    await insertPendingBatch(client, pending);
-    await deps.faults?.('after-pending');
-    batch = (await findBatch(client, stream, batchNo))!;
+    deps.logger.info(`resuming pending batch ${streamName(stream)} #${head.batch_no}`);
+    return attributed(head.batch_no, async () => {
+      const built = await buildBatchData(client, stream, { first: head.first, last: head.last }, times, index);
+      return completeBatch(deps, client, stream, head, cls, true, times, built, index);
+    });
   }
+  const batchNo = (head?.batch_no ?? 0) + 1;
+  // The next window is found by reading it (step b before a): reading changes nothing, and the
+  // pending record that claims the window still comes before any upload, so a crash at any point
+  // leaves either nothing or a pending batch whose window rebuilds the same bytes.
+  const built = await attributed(batchNo, () =>
+    buildBatchData(client, stream, { after: head?.last, horizon, limit: config.batchSize }, times, index),
+  );
+  if (built.count === 0) return undefined;
+  const sealedAt = clock.now();
+  await insertPendingBatch(client, {
+    ...stream,
+    batch_no: batchNo,
+    first: built.first!,
+    last: built.last!,
+    leaf_count: built.count,
+    sealed_at: sealedAt,
+    retain_until: retainUntilFor(sealedAt, cls.duration),
+    data_key: dataKey(stream, batchNo),
+    manifest_key: manifestKey(stream, batchNo),
+  });
+  await deps.faults?.('after-pending');
+  const batch = (await findBatch(client, stream, batchNo))!;
+  return attributed(batchNo, () => completeBatch(deps, client, stream, batch, cls, false, times, built, index));
+}
+
+/** Run `fn`, naming batch `batchNo` in any error it throws. */
+async function attributed<T>(batchNo: number, fn: () => Promise<T>): Promise<T> {
   try {
-    return await completeBatch(deps, client, stream, batch, cls, resumed, times);
+    return await fn();
   } catch (e) {
-    throw new BatchError((e as Error).message, batch.batch_no, { cause: e });
+    throw new BatchError((e as Error).message, batchNo, { cause: e });
   }
 }
 
@@ -207,7 +216,10 @@ function retentionClassOf(deps: SealDeps, stream: StreamId): RetentionClass {
   return cls;
 }
 
-/** Steps (b)–(e) of DESIGN 5 for a batch already recorded as pending. Deterministic: safe to rerun. */
+/**
+ * Steps (b)–(e) of DESIGN 5 for a batch recorded as pending, given the data built from its window
+ * (and the index built alongside). Deterministic: safe to rerun.
+ */
 async function completeBatch(
   deps: SealDeps,
   client: PoolClient,
@@ -216,6 +228,8 @@ async function completeBatch(
   cls: RetentionClass,
   resumed: boolean,
   times: StageTimes,
+  built: BuiltBatch,
+  indexBuilder: BatchIndexBuilder,
 ): Promise<SealedBatch> {
   const { store, clock } = deps;
   let prevManifest: Buffer | null = null;
@@ -226,8 +240,6 @@ async function completeBatch(
     }
     prevManifest = prev.manifest_sha256;
   }
-  const indexBuilder = new BatchIndexBuilder();
-  const built = await buildBatchData(client, stream, batch.first, batch.last, times, indexBuilder);
   if (built.count !== batch.leaf_count) {
     throw new SealAlarmError(
       `window holds ${built.count} rows, the pending batch recorded ${batch.leaf_count}: hot rows changed under a claimed window`,
@@ -253,7 +265,7 @@ async function completeBatch(
       first: { txid: batch.first.txid.toString(), seq: batch.first.seq.toString() },
       last: { txid: batch.last.txid.toString(), seq: batch.last.seq.toString() },
     },
-    events: built.events,
+    events: built.events!,
     retention: {
       class: cls.name,
       duration: cls.duration.text,

@@ -37,10 +37,14 @@ export async function sealBacklog(b: Backend, events: number, seed: number, log:
   const sealed = out.report.batches.reduce((n, x) => n + x.leaf_count, 0);
   check(sealed === events, `seal: ${events} events preloaded, ${sealed} sealed`);
   log(`  sealed ${events} events in ${out.report.batches.length} batches, ${(out.wall_ms / 1000).toFixed(1)} s, peak RSS ${out.max_rss_mib.toFixed(0)} MiB`);
+  const perEvent = (ms: number | null) => (ms === null ? 'n/a' : `${((ms * 1000) / events).toFixed(1)} µs/event`);
+  log(`  CPU: sealer process ${perEvent(out.cpu_ms)}, its Postgres backends ${perEvent(out.server_cpu_ms)} (2 cores: 10 µs/event of CPU in all is 200k ev/s at best)`);
   return { ws, events, wallMs: out.wall_ms, maxRssMib: out.max_rss_mib, report: out.report };
 }
 
-function runChild(env: Record<string, string>): Promise<{ wall_ms: number; max_rss_mib: number; report: SealReport }> {
+function runChild(
+  env: Record<string, string>,
+): Promise<{ wall_ms: number; max_rss_mib: number; cpu_ms: number; server_cpu_ms: number | null; report: SealReport }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CHILD], {
       env: { PATH: process.env.PATH ?? '', ...env, WORMSEAL_LAG_WARN_SECONDS: '86400', NODE_OPTIONS: process.env.BENCH_SEAL_NODE_OPTIONS ?? '' },
