@@ -10,8 +10,49 @@ const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 
 const READ_AHEAD_BYTES = 8 * 1024 * 1024;
 
-/** One row: each field's raw binary value, null for SQL NULL. Valid until the callback returns. */
-export type BinaryRow = (Buffer | null)[];
+/**
+ * One row of a binary COPY stream, as offsets into the bytes it was read from: no Buffer or string
+ * is made per field unless asked for (the sealer reads a million rows of eleven fields). The
+ * parser reuses one RowView for every row: read what you need during the callback. The bytes
+ * themselves are never overwritten, so views taken with bytes() stay valid.
+ */
+export class RowView {
+  /** The bytes holding this row's fields (a read chunk, possibly joined with the previous one's tail). */
+  buf: Buffer = Buffer.alloc(0);
+  /** Number of fields. */
+  count = 0;
+  /** Byte offset in `buf` of each field, and its length (-1 for SQL NULL). */
+  readonly start: Int32Array;
+  readonly length: Int32Array;
+
+  constructor(maxFields: number) {
+    this.start = new Int32Array(maxFields);
+    this.length = new Int32Array(maxFields);
+  }
+
+  /** A view of field `i` (null for NULL), sharing the row's memory. */
+  bytes(i: number): Buffer | null {
+    const n = this.length[i]!;
+    return n < 0 ? null : this.buf.subarray(this.start[i]!, this.start[i]! + n);
+  }
+
+  /** Field `i` decoded as UTF-8 (null for NULL). */
+  text(i: number): string | null {
+    const n = this.length[i]!;
+    return n < 0 ? null : this.buf.toString('utf8', this.start[i]!, this.start[i]! + n);
+  }
+
+  /** Every field as a copy (null for NULL). */
+  toArray(): (Buffer | null)[] {
+    return Array.from({ length: this.count }, (_, i) => {
+      const b = this.bytes(i);
+      return b === null ? null : Buffer.from(b);
+    });
+  }
+}
+
+/** The most fields a row may have (a row of more is a malformed stream here). */
+const MAX_FIELDS = 64;
 
 /**
  * Incremental parser of the binary COPY stream: push() chunks as they arrive, cut at any byte,
@@ -20,10 +61,11 @@ export type BinaryRow = (Buffer | null)[];
 export class BinaryCopyParser {
   private rest: Buffer = Buffer.alloc(0);
   private headerDone = false;
+  private readonly row = new RowView(MAX_FIELDS);
   /** True once the trailer (field count -1) was read. */
   ended = false;
 
-  push(chunk: Buffer, onRow: (row: BinaryRow) => void): void {
+  push(chunk: Buffer, onRow: (row: RowView) => void): void {
     const buf = this.rest.length > 0 ? Buffer.concat([this.rest, chunk]) : chunk;
     let pos = 0;
     if (!this.headerDone) {
@@ -40,6 +82,8 @@ export class BinaryCopyParser {
       pos = 19 + ext;
       this.headerDone = true;
     }
+    const row = this.row;
+    row.buf = buf;
     for (;;) {
       if (this.ended || buf.length - pos < 2) break;
       const start = pos;
@@ -49,7 +93,7 @@ export class BinaryCopyParser {
         this.ended = true;
         break;
       }
-      const row: BinaryRow = new Array(n);
+      if (n < 0 || n > MAX_FIELDS) throw new Error(`binary COPY: a row of ${n} fields`);
       let complete = true;
       for (let i = 0; i < n; i++) {
         if (buf.length - pos < 4) {
@@ -58,21 +102,20 @@ export class BinaryCopyParser {
         }
         const len = buf.readInt32BE(pos);
         pos += 4;
-        if (len === -1) {
-          row[i] = null;
-          continue;
-        }
+        row.start[i] = pos;
+        row.length[i] = len;
+        if (len === -1) continue;
         if (buf.length - pos < len) {
           complete = false;
           break;
         }
-        row[i] = buf.subarray(pos, pos + len);
         pos += len;
       }
       if (!complete) {
         pos = start;
         break;
       }
+      row.count = n;
       onRow(row);
     }
     // Keep the unparsed tail as a copy: the chunk it came from can then be released.
@@ -80,32 +123,42 @@ export class BinaryCopyParser {
   }
 }
 
+/** What copyOutBinary hands rows to. */
+export interface RowVisitor {
+  /** Each row, synchronously, in stream order. */
+  row(row: RowView): void;
+  /** After every `pageSize` rows and once at the end, awaited: reading pauses meanwhile (backpressure). */
+  page(): void | Promise<void>;
+}
+
 /**
- * Run `COPY (query) TO STDOUT (FORMAT binary)` on `client`, handing rows to `onRows` in pages of
- * `pageSize`, awaited (backpressure: reading pauses meanwhile). If `onRows` throws, the rest of
- * the stream is still drained, so the connection stays usable, and the error is rethrown.
- * `onWait` receives the milliseconds spent waiting for the server.
+ * Run `COPY (query) TO STDOUT (FORMAT binary)` on `client`, handing each row to `visitor.row` and
+ * awaiting `visitor.page` every `pageSize` rows. If the visitor throws, the rest of the stream is
+ * still drained, so the connection stays usable, and the error is rethrown. `onWait` receives the
+ * milliseconds spent waiting for the server.
  */
-export async function copyOutBinary<T>(
+export async function copyOutBinary(
   client: PoolClient,
   query: string,
-  decode: (row: BinaryRow) => T,
+  visitor: RowVisitor,
   pageSize: number,
-  onRows: (rows: T[]) => void | Promise<void>,
   onWait: (ms: number) => void = () => {},
 ): Promise<void> {
   // A deep read-ahead buffer lets the server produce the next page while this one is handled;
   // the default 16 KiB would stall it after a few dozen rows.
   const stream = client.query(copyStreams.to(`COPY (${query}) TO STDOUT (FORMAT binary)`, { highWaterMark: READ_AHEAD_BYTES }));
   const parser = new BinaryCopyParser();
-  let page: T[] = [];
+  let inPage = 0;
   let failure: { error: unknown } | undefined;
+  const onRow = (row: RowView) => {
+    visitor.row(row);
+    inPage++;
+  };
   const deliver = async () => {
-    const rows = page;
-    page = [];
-    if (failure || rows.length === 0) return;
+    inPage = 0;
+    if (failure) return;
     try {
-      await onRows(rows);
+      await visitor.page();
     } catch (error) {
       failure = { error };
     }
@@ -117,8 +170,13 @@ export async function copyOutBinary<T>(
     onWait(performance.now() - t0);
     if (next.done) break;
     if (failure) continue;
-    parser.push(next.value, (row) => page.push(decode(row)));
-    if (page.length >= pageSize) await deliver();
+    try {
+      parser.push(next.value, onRow);
+    } catch (error) {
+      failure = { error };
+      continue;
+    }
+    if (inPage >= pageSize) await deliver();
   }
   await deliver();
   if (failure) throw failure.error;

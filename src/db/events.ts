@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import copyStreams from 'pg-copy-streams';
-import { copyOutBinary, type BinaryRow } from './copy.js';
+import { copyOutBinary, type RowView, type RowVisitor } from './copy.js';
 import type { PoolClient, Queryable } from './pool.js';
 import type { PreparedEvent } from '../events/prepare.js';
 
@@ -166,10 +166,33 @@ export interface SealRow {
   subject_id: string | null;
 }
 
-/** The leaf-order position of a row read by streamWindow or streamNextWindow. */
+/** The leaf-order position of a row read by streamWindow. */
 export function positionOf(row: Pick<SealRow, 'txid' | 'seq'>): Position {
   return { txid: row.txid.readBigUInt64BE(0), seq: row.seq.readBigInt64BE(0) };
 }
+
+/**
+ * What a sealing read covers: a pending batch's claimed window [first, last], or the next window
+ * of up to `limit` rows after `after` with txid below `horizon`. Every transaction below the
+ * horizon has finished, so that slice can never gain a row later (DESIGN 4), and reading
+ * [first row, last row] of it again gives it back byte for byte.
+ */
+export type WindowToRead = { first: Position; last: Position } | { after: Position | undefined; horizon: bigint; limit: number };
+
+/** Field numbers of the rows visitWindow hands out (the columns of SealRow, in this order). */
+export const SEAL_COLUMN = {
+  txid: 0,
+  seq: 1,
+  event_id: 2,
+  canonical: 3,
+  occurred_at: 4,
+  recorded_at: 5,
+  event_type: 6,
+  actor_id: 7,
+  resource_type: 8,
+  resource_id: 9,
+  subject_id: 10,
+} as const;
 
 /**
  * Stream the rows of a window [first, last] in leaf order, `pageSize` at a time, with one binary
@@ -185,66 +208,62 @@ export async function streamWindow(
   onPage: (rows: SealRow[]) => void | Promise<void>,
   onWait: (ms: number) => void = () => {},
 ): Promise<void> {
-  await streamRows(client, stream, `(txid, seq) >= ${positionLiteral(first)} AND (txid, seq) <= ${positionLiteral(last)}`, '', pageSize, onPage, onWait);
+  let rows: SealRow[] = [];
+  const visitor: RowVisitor = {
+    row: (r) => rows.push(decodeSealRow(r)),
+    page: () => {
+      const page = rows;
+      rows = [];
+      return page.length > 0 ? onPage(page) : undefined;
+    },
+  };
+  await visitWindow(client, stream, { first, last }, visitor, pageSize, onWait);
 }
 
 /**
- * Stream the next window of a stream, as streamWindow does: the first `limit` rows after `after`
- * with txid below `horizon`. Every transaction below the horizon has finished, so this slice can
- * never gain a row later (DESIGN 4), and streamWindow over its first and last rows reads it again
- * byte for byte. Reading the window is how the sealer finds it: a separate probe for its end cost
- * the server as much as the read itself.
+ * The sealer's read: each row of `window` in leaf order as a RowView (fields numbered by
+ * SEAL_COLUMN), with no object made per row; `visitor.page` is awaited every `pageSize` rows.
  */
-export async function streamNextWindow(
+export async function visitWindow(
   client: PoolClient,
   stream: { namespace: string; retention_class: string },
-  after: Position | undefined,
-  horizon: bigint,
-  limit: number,
+  window: WindowToRead,
+  visitor: RowVisitor,
   pageSize: number,
-  onPage: (rows: SealRow[]) => void | Promise<void>,
   onWait: (ms: number) => void = () => {},
 ): Promise<void> {
-  if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`window limit must be a positive integer, got ${limit}`);
-  const from = after ?? { txid: 0n, seq: 0n };
-  const where = `(txid, seq) > ${positionLiteral(from)} AND txid < ${BigInt(horizon).toString()}::text::xid8`;
-  await streamRows(client, stream, where, ` LIMIT ${limit}`, pageSize, onPage, onWait);
+  if (!Number.isSafeInteger(pageSize) || pageSize < 1) throw new RangeError(`page size must be a positive integer, got ${pageSize}`);
+  let range: string;
+  if ('after' in window) {
+    if (!Number.isSafeInteger(window.limit) || window.limit < 1) throw new RangeError(`window limit must be a positive integer, got ${window.limit}`);
+    const from = window.after ?? { txid: 0n, seq: 0n };
+    range = `(txid, seq) > ${positionLiteral(from)} AND txid < ${BigInt(window.horizon).toString()}::text::xid8
+    ORDER BY txid, seq LIMIT ${window.limit}`;
+  } else {
+    range = `(txid, seq) >= ${positionLiteral(window.first)} AND (txid, seq) <= ${positionLiteral(window.last)}
+    ORDER BY txid, seq`;
+  }
+  // uuid, xid8 and timestamptz in their binary forms: converting them to text (or to numeric
+  // epochs) costs the server more than sending them, and the client decodes them cheaply.
+  const query = `SELECT ${Object.keys(SEAL_COLUMN).join(', ')}
+    FROM wormseal.events
+    WHERE namespace = ${client.escapeLiteral(stream.namespace)} AND retention_class = ${client.escapeLiteral(stream.retention_class)}
+      AND ${range}`;
+  // The window is one range of events_stream_order: read it in index order. Without this the
+  // planner, misjudging the range's size from the row comparison, may pick a parallel scan and an
+  // external sort of the whole window (twice the server time in the benchmark, and both cores).
+  await client.query('SET enable_sort = off');
+  try {
+    await copyOutBinary(client, query, visitor, pageSize, onWait);
+  } finally {
+    await client.query('RESET enable_sort');
+  }
 }
 
 // COPY takes no bind parameters: literals are escaped by the driver, positions are bigints.
 function positionLiteral(p: Position): string {
   return `(${BigInt(p.txid).toString()}::text::xid8, ${BigInt(p.seq).toString()}::bigint)`;
 }
-
-async function streamRows(
-  client: PoolClient,
-  stream: { namespace: string; retention_class: string },
-  range: string,
-  limit: string,
-  pageSize: number,
-  onPage: (rows: SealRow[]) => void | Promise<void>,
-  onWait: (ms: number) => void,
-): Promise<void> {
-  if (!Number.isSafeInteger(pageSize) || pageSize < 1) throw new RangeError(`page size must be a positive integer, got ${pageSize}`);
-  // uuid, xid8 and timestamptz in their binary forms: converting them to text (or to numeric
-  // epochs) costs the server more than sending them, and the client decodes them cheaply.
-  const query = `SELECT txid, seq, event_id, canonical, occurred_at, recorded_at, event_type, actor_id, resource_type, resource_id, subject_id
-    FROM wormseal.events
-    WHERE namespace = ${client.escapeLiteral(stream.namespace)} AND retention_class = ${client.escapeLiteral(stream.retention_class)}
-      AND ${range}
-    ORDER BY txid, seq${limit}`;
-  // The window is one range of events_stream_order: read it in index order. Without this the
-  // planner, misjudging the range's size from the row comparison, may pick a parallel scan and an
-  // external sort of the whole window (twice the server time in the benchmark, and both cores).
-  await client.query('SET enable_sort = off');
-  try {
-    await copyOutBinary(client, query, decodeSealRow, pageSize, onPage, onWait);
-  } finally {
-    await client.query('RESET enable_sort');
-  }
-}
-
-const text = (b: Buffer | null) => (b === null ? null : b.toString('utf8'));
 
 /** Milliseconds from the Unix epoch to PostgreSQL's, 2000-01-01T00:00:00Z. */
 const PG_EPOCH_MS = 946_684_800_000;
@@ -255,8 +274,8 @@ const PG_EPOCH_MS = 946_684_800_000;
  * microsecond count of any date before year 2255 is below 2^53, and a floored quotient by 1000 of
  * such an integer is never off by the division's rounding.
  */
-export function pgTimestampMs(b: Buffer): number {
-  const micros = b.readInt32BE(0) * 2 ** 32 + b.readUInt32BE(4);
+export function pgTimestampMs(b: Buffer, at = 0): number {
+  const micros = b.readInt32BE(at) * 2 ** 32 + b.readUInt32BE(at + 4);
   return Math.floor(micros / 1000) + PG_EPOCH_MS;
 }
 
@@ -266,19 +285,20 @@ export function uuidText(b: Buffer): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
-function decodeSealRow(f: BinaryRow): SealRow {
+function decodeSealRow(r: RowView): SealRow {
+  const C = SEAL_COLUMN;
   return {
-    txid: f[0]!,
-    seq: f[1]!,
-    event_id: f[2]!,
-    canonical: f[3]!,
-    occurred_ms: pgTimestampMs(f[4]!),
-    recorded_ms: pgTimestampMs(f[5]!),
-    event_type: f[6]!.toString('utf8'),
-    actor_id: f[7]!.toString('utf8'),
-    resource_type: text(f[8] ?? null),
-    resource_id: text(f[9] ?? null),
-    subject_id: text(f[10] ?? null),
+    txid: r.bytes(C.txid)!,
+    seq: r.bytes(C.seq)!,
+    event_id: r.bytes(C.event_id)!,
+    canonical: r.bytes(C.canonical)!,
+    occurred_ms: pgTimestampMs(r.buf, r.start[C.occurred_at]!),
+    recorded_ms: pgTimestampMs(r.buf, r.start[C.recorded_at]!),
+    event_type: r.text(C.event_type)!,
+    actor_id: r.text(C.actor_id)!,
+    resource_type: r.text(C.resource_type),
+    resource_id: r.text(C.resource_id),
+    subject_id: r.text(C.subject_id),
   };
 }
 

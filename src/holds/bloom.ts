@@ -24,18 +24,24 @@ function fmix32(h: number): number {
   return h >>> 0;
 }
 
+const FNV_PRIME = 0x01000193;
+const BASIS_1 = 0x811c9dc5;
+const BASIS_2 = 0x9747b28c;
+
 function fnv1a(s: string, basis: number): number {
   let h = basis;
   for (let i = 0; i < s.length; i++) {
     h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
+    h = Math.imul(h, FNV_PRIME);
   }
   return fmix32(h);
 }
 
 function positions(key: string, m: number, k: number, visit: (bit: number) => boolean): boolean {
-  const h1 = fnv1a(key, 0x811c9dc5);
-  const h2 = fnv1a(key, 0x9747b28c) | 1;
+  return positionsOf(fnv1a(key, BASIS_1), fnv1a(key, BASIS_2) | 1, m, k, visit);
+}
+
+function positionsOf(h1: number, h2: number, m: number, k: number, visit: (bit: number) => boolean): boolean {
   for (let j = 0; j < k; j++) {
     // Unsigned 32-bit double hashing, then reduced mod m.
     const bit = ((h1 + Math.imul(j, h2)) >>> 0) % m;
@@ -50,11 +56,8 @@ export class BloomFormatError extends Error {
 
 /** Build a filter holding exactly `keys` (deduplicated by the caller or not: duplicates cost nothing). */
 export function buildBloom(keys: Iterable<string>, distinct: number): Buffer {
-  const m = Math.max(64, Math.ceil((distinct * BITS_PER_KEY) / 8) * 8);
-  const buf = Buffer.alloc(HEADER + m / 8);
-  buf[0] = FORMAT;
-  buf[1] = HASHES;
-  buf.writeUInt32BE(m, 2);
+  const buf = emptyFilter(distinct);
+  const m = buf.readUInt32BE(2);
   for (const key of keys) {
     positions(key, m, HASHES, (bit) => {
       buf[HEADER + (bit >>> 3)]! |= 1 << (bit & 7);
@@ -62,6 +65,107 @@ export function buildBloom(keys: Iterable<string>, distinct: number): Buffer {
     });
   }
   return buf;
+}
+
+function emptyFilter(distinct: number): Buffer {
+  const m = Math.max(64, Math.ceil((distinct * BITS_PER_KEY) / 8) * 8);
+  const buf = Buffer.alloc(HEADER + m / 8);
+  buf[0] = FORMAT;
+  buf[1] = HASHES;
+  buf.writeUInt32BE(m, 2);
+  return buf;
+}
+
+/**
+ * The distinct keys of one filter, kept as their two hashes (all a filter needs of a key) in an
+ * open-addressing table: the sealer adds a few keys per event, straight from the bytes it read,
+ * without making a string of each. build() gives the bytes buildBloom gives for the same keys (two
+ * keys whose hashes both collide set the same bits; they count once when sizing).
+ */
+export class BloomKeys {
+  private slots = new Uint32Array(2 * 1024);
+  private used = new Uint8Array(1024);
+  private count = 0;
+
+  /** Number of distinct keys (by their hashes). */
+  get size(): number {
+    return this.count;
+  }
+
+  add(key: string): void {
+    this.addHashes(fnv1a(key, BASIS_1), (fnv1a(key, BASIS_2) | 1) >>> 0);
+  }
+
+  /**
+   * Add the key whose UTF-8 bytes are `buf[start, start+length)`, or, with `second`, the key made of
+   * those bytes, a NUL, and the bytes of `second` (a resource key). The hashes run over the bytes
+   * while they are ASCII, where a byte is the UTF-16 code unit the string hash reads; any other
+   * byte sends the key through a decoded string.
+   */
+  addUtf8(buf: Buffer, start: number, length: number, second?: { start: number; length: number }): void {
+    let h1 = BASIS_1;
+    let h2 = BASIS_2;
+    let ascii = true;
+    const run = (from: number, to: number) => {
+      for (let i = from; i < to; i++) {
+        const b = buf[i]!;
+        if (b >= 0x80) {
+          ascii = false;
+          return;
+        }
+        h1 = Math.imul(h1 ^ b, FNV_PRIME);
+        h2 = Math.imul(h2 ^ b, FNV_PRIME);
+      }
+    };
+    run(start, start + length);
+    if (second && ascii) {
+      h1 = Math.imul(h1, FNV_PRIME); // ^ 0: the NUL between type and id
+      h2 = Math.imul(h2, FNV_PRIME);
+      run(second.start, second.start + second.length);
+    }
+    if (ascii) {
+      this.addHashes(fmix32(h1), (fmix32(h2) | 1) >>> 0);
+      return;
+    }
+    const first = buf.toString('utf8', start, start + length);
+    this.add(second ? `${first}\u0000${buf.toString('utf8', second.start, second.start + second.length)}` : first);
+  }
+
+  /** h1, h2: the key's two hashes as unsigned 32-bit numbers (h2 odd). */
+  private addHashes(h1: number, h2: number): void {
+    const mask = this.used.length - 1;
+    for (let i = (h1 ^ Math.imul(h2, 0x9e3779b1)) & mask; ; i = (i + 1) & mask) {
+      if (!this.used[i]) {
+        this.used[i] = 1;
+        this.slots[2 * i] = h1;
+        this.slots[2 * i + 1] = h2;
+        if (++this.count * 2 > this.used.length) this.grow();
+        return;
+      }
+      if (this.slots[2 * i] === h1 && this.slots[2 * i + 1] === h2) return;
+    }
+  }
+
+  private grow(): void {
+    const { slots, used } = this;
+    this.slots = new Uint32Array(slots.length * 2);
+    this.used = new Uint8Array(used.length * 2);
+    this.count = 0;
+    for (let i = 0; i < used.length; i++) if (used[i]) this.addHashes(slots[2 * i]!, slots[2 * i + 1]!);
+  }
+
+  /** The filter of the keys added, or null when there are none. */
+  build(): Buffer | null {
+    if (this.count === 0) return null;
+    const buf = emptyFilter(this.count);
+    const m = buf.readUInt32BE(2);
+    const set = (bit: number) => {
+      buf[HEADER + (bit >>> 3)]! |= 1 << (bit & 7);
+      return true;
+    };
+    for (let i = 0; i < this.used.length; i++) if (this.used[i]) positionsOf(this.slots[2 * i]!, this.slots[2 * i + 1]!, m, HASHES, set);
+    return buf;
+  }
 }
 
 /** May the filter contain `key`? false is certain; true may be a false positive. */

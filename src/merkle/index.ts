@@ -1,7 +1,7 @@
 // RFC 6962 / RFC 9162 Merkle trees: pure functions over hashes, no I/O. Shared by the sealer (self
 // check), the CLI and the bundle verifier.
 
-export { digestBytes, EMPTY_ROOT, HASH_SIZE, leafDigest, leafHash, nodeDigest, nodeHash, toDigest, type Digest } from './hash.js';
+export { digestBytes, EMPTY_ROOT, HASH_SIZE, leafDigest, leafDigestAt, leafHash, nodeDigest, nodeHash, toDigest, type Digest } from './hash.js';
 export { buildLevelTree, type LevelTree } from './levels.js';
 export { buildTree, consistencyProof, inclusionProof, merkleRoot, RootBuilder, type LogTree } from './tree.js';
 export {

@@ -1,19 +1,22 @@
-import { appendLines, DataObjectWriter, sha256 } from '../archive/batchfile.js';
+import { DataObjectWriter, sha256 } from '../archive/batchfile.js';
 import type { Manifest } from '../archive/manifest.js';
 import type { StreamId } from '../db/batches.js';
-import { positionOf, streamNextWindow, streamWindow, uuidText, type Position, type SealRow } from '../db/events.js';
+import type { RowView } from '../db/copy.js';
+import { pgTimestampMs, positionOf, SEAL_COLUMN, uuidText, visitWindow, type Position, type WindowToRead } from '../db/events.js';
 import type { PoolClient } from '../db/pool.js';
-import { leafDigest, RootBuilder, type Digest } from '../merkle/index.js';
+import type { BatchIndexBuilder } from '../holds/keyindex.js';
+import { leafDigestAt, RootBuilder } from '../merkle/index.js';
 
 /**
  * Milliseconds spent per stage of sealing, summed over batches. Stages overlap (compression runs on
- * the thread pool while the next page is read and hashed), so `read` and `compress` count only the
- * time the sealer waited for Postgres or for the compressor, not their own busy time.
+ * the thread pool while the next rows are read and hashed), so `read` and `compress` count only the
+ * time the sealer waited for Postgres or for the compressor, not their own busy time. `rows` is the
+ * sealer's own work per row: parsing it, hashing it into the tree, indexing its keys, queueing its
+ * bytes for compression.
  */
 export interface StageTimes {
   read: number;
-  hash: number;
-  tree: number;
+  rows: number;
   compress: number;
   upload: number;
   lock: number;
@@ -21,14 +24,14 @@ export interface StageTimes {
 }
 
 export function emptyStageTimes(): StageTimes {
-  return { read: 0, hash: 0, tree: 0, compress: 0, upload: 0, lock: 0, commit: 0 };
+  return { read: 0, rows: 0, compress: 0, upload: 0, lock: 0, commit: 0 };
 }
 
 export function addStageTimes(into: StageTimes, from: StageTimes): void {
   for (const k of Object.keys(into) as (keyof StageTimes)[]) into[k] += from[k];
 }
 
-/** Rows fetched per round trip: large enough to amortize it, small enough to keep memory flat. */
+/** Rows per block handed to the compressor: large enough to amortize it, small enough to keep memory flat. */
 const PAGE_SIZE = 5_000;
 
 export interface BuiltBatch {
@@ -43,15 +46,9 @@ export interface BuiltBatch {
 }
 
 /**
- * What to read: a pending batch's claimed window [first, last], or the next window of up to
- * `limit` rows after `after` below the horizon (the rows read then define the window to claim).
- */
-export type WindowToRead = { first: Position; last: Position } | { after: Position | undefined; horizon: bigint; limit: number };
-
-/**
  * Step (b) of DESIGN 5 for a window: stream the rows in leaf order, hash each into the RFC 6962
  * root and feed it to the gzip writer, so only the compressed object is held. The same window
- * always gives the same bytes (resume after a crash depends on it). `perRow` sees every row too
+ * always gives the same bytes (resume after a crash depends on it). `index` sees every row too
  * (the sealer's hold index). An empty next window gives count 0 and nothing else of use.
  */
 export async function buildBatchData(
@@ -59,39 +56,36 @@ export async function buildBatchData(
   stream: StreamId,
   window: WindowToRead,
   times: StageTimes,
-  perRow: { add(row: SealRow): void },
+  index: BatchIndexBuilder,
 ): Promise<BuiltBatch> {
+  const C = SEAL_COLUMN;
   const tree = new RootBuilder();
   const writer = new DataObjectWriter();
   const summary = new Summary();
-  const onPage = async (rows: SealRow[]) => {
-    const t0 = performance.now();
-    const leaves = new Array<Digest>(rows.length);
-    const lines = new Array<Buffer>(rows.length);
-    // One pass per row: the place to feed anything else built per batch from the row columns.
-    for (let i = 0; i < rows.length; i++) {
-      const row = rows[i]!;
-      leaves[i] = leafDigest(row.canonical);
-      lines[i] = row.canonical;
-      summary.add(row);
-      perRow.add(row);
-    }
-    const t1 = performance.now();
-    for (const leaf of leaves) tree.addDigest(leaf);
-    const t2 = performance.now();
-    const block = appendLines(lines);
-    await writer.write(block);
-    times.hash += t1 - t0;
-    times.tree += t2 - t1;
-    times.compress += performance.now() - t2;
+  const lines = new LineBlock();
+  let mark = performance.now();
+  let readAtMark = times.read;
+  const visitor = {
+    row(r: RowView) {
+      const at = r.start[C.canonical]!;
+      const length = r.length[C.canonical]!;
+      tree.addDigest(leafDigestAt(r.buf, at, length));
+      lines.append(r.buf, at, length);
+      const occurred = pgTimestampMs(r.buf, r.start[C.occurred_at]!);
+      summary.add(r, occurred);
+      index.addRaw(r, occurred);
+    },
+    async page() {
+      const t = performance.now();
+      times.rows += t - mark - (times.read - readAtMark);
+      await writer.write(lines.take());
+      mark = performance.now();
+      times.compress += mark - t;
+      readAtMark = times.read;
+    },
   };
-  const onWait = (ms: number) => (times.read += ms);
   try {
-    if ('after' in window) {
-      await streamNextWindow(client, stream, window.after, window.horizon, window.limit, PAGE_SIZE, onPage, onWait);
-    } else {
-      await streamWindow(client, stream, window.first, window.last, PAGE_SIZE, onPage, onWait);
-    }
+    await visitWindow(client, stream, window, visitor, PAGE_SIZE, (ms) => (times.read += ms));
     const t = performance.now();
     const data = await writer.finish();
     times.compress += performance.now() - t;
@@ -102,40 +96,73 @@ export async function buildBatchData(
   }
 }
 
+/** The lines of one page, each followed by LF, in one growing buffer: a block for DataObjectWriter. */
+class LineBlock {
+  private buf = Buffer.allocUnsafe(4 * 1024 * 1024);
+  private used = 0;
+
+  append(src: Buffer, start: number, length: number): void {
+    if (this.used + length + 1 > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(2 * this.buf.length, this.used + length + 1));
+      this.buf.copy(bigger, 0, 0, this.used);
+      this.buf = bigger;
+    }
+    src.copy(this.buf, this.used, start, start + length);
+    this.used += length;
+    this.buf[this.used++] = 0x0a;
+  }
+
+  /** The block so far; appending goes on in a new buffer (the compressor keeps this one a while). */
+  take(): Buffer {
+    const block = this.buf.subarray(0, this.used);
+    this.buf = Buffer.allocUnsafe(this.buf.length);
+    this.used = 0;
+    return block;
+  }
+}
+
 /**
- * Event id and time range of a batch, from the row columns (they hold the same instants as the
- * canonical text). Times are compared as instants and written with millisecond precision
- * (docs/FORMAT.md).
+ * Event id, position and time range of a batch, from the row columns (they hold the same instants
+ * as the canonical text). Times are compared as instants and written with millisecond precision
+ * (docs/FORMAT.md). Only the first and last rows are named, so only they are decoded.
  */
 class Summary {
-  // Raw rows' bytes, decoded once in result(): only the first and last of a batch are named. The
-  // first row's fields are copied: a row's bytes are a view of a read chunk.
   private first: { id: Buffer; txid: Buffer; seq: Buffer } | undefined;
-  private last: SealRow | undefined;
+  // The last row so far, by offsets into the bytes it was read from (those are never overwritten).
+  private lastBuf: Buffer | undefined;
+  private lastId = 0;
+  private lastTxid = 0;
+  private lastSeq = 0;
   private oMin = Infinity;
   private oMax = -Infinity;
   private rMin = Infinity;
   private rMax = -Infinity;
 
-  add(r: SealRow): void {
-    this.first ??= { id: Buffer.from(r.event_id), txid: Buffer.from(r.txid), seq: Buffer.from(r.seq) };
-    this.last = r;
-    if (r.occurred_ms < this.oMin) this.oMin = r.occurred_ms;
-    if (r.occurred_ms > this.oMax) this.oMax = r.occurred_ms;
-    if (r.recorded_ms < this.rMin) this.rMin = r.recorded_ms;
-    if (r.recorded_ms > this.rMax) this.rMax = r.recorded_ms;
+  add(r: RowView, occurredMs: number): void {
+    const C = SEAL_COLUMN;
+    const { buf, start } = r;
+    this.first ??= { id: Buffer.from(r.bytes(C.event_id)!), txid: Buffer.from(r.bytes(C.txid)!), seq: Buffer.from(r.bytes(C.seq)!) };
+    this.lastBuf = buf;
+    this.lastId = start[C.event_id]!;
+    this.lastTxid = start[C.txid]!;
+    this.lastSeq = start[C.seq]!;
+    const recordedMs = pgTimestampMs(buf, start[C.recorded_at]!);
+    if (occurredMs < this.oMin) this.oMin = occurredMs;
+    if (occurredMs > this.oMax) this.oMax = occurredMs;
+    if (recordedMs < this.rMin) this.rMin = recordedMs;
+    if (recordedMs > this.rMax) this.rMax = recordedMs;
   }
 
   result(): Pick<BuiltBatch, 'first' | 'last' | 'events'> {
+    const { first, lastBuf: b } = this;
+    if (!first || !b) return {};
     const iso = (t: number) => new Date(t).toISOString();
-    const { first, last } = this;
-    if (!first || !last) return {};
     return {
       first: positionOf(first),
-      last: positionOf(last),
+      last: positionOf({ txid: b.subarray(this.lastTxid, this.lastTxid + 8), seq: b.subarray(this.lastSeq, this.lastSeq + 8) }),
       events: {
         first_event_id: uuidText(first.id),
-        last_event_id: uuidText(last.event_id),
+        last_event_id: uuidText(b.subarray(this.lastId, this.lastId + 16)),
         occurred_min: iso(this.oMin),
         occurred_max: iso(this.oMax),
         recorded_min: iso(this.rMin),

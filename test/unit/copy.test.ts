@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BinaryCopyParser, type BinaryRow } from '../../src/db/copy.js';
+import { BinaryCopyParser } from '../../src/db/copy.js';
 import { pgTimestampMs, uuidText } from '../../src/db/events.js';
 
 // A binary COPY stream as PostgreSQL writes it: signature, flags, header extension, tuples, trailer.
@@ -29,11 +29,26 @@ describe('binary COPY parser', () => {
     const bytes = stream(rows);
     for (const size of [1, 2, 3, 5, 19, 20, 64, bytes.length]) {
       const p = new BinaryCopyParser();
-      const got: BinaryRow[] = [];
-      for (let i = 0; i < bytes.length; i += size) p.push(bytes.subarray(i, i + size), (r) => got.push(r.map((f) => (f ? Buffer.from(f) : f))));
+      const got: (Buffer | null)[][] = [];
+      const texts: (string | null)[] = [];
+      for (let i = 0; i < bytes.length; i += size) {
+        p.push(bytes.subarray(i, i + size), (r) => {
+          got.push(r.toArray());
+          texts.push(r.text(1));
+        });
+      }
       expect(got, `chunks of ${size}`).toEqual(rows);
+      expect(texts).toEqual([null, '\u00e9']);
       expect(p.ended).toBe(true);
     }
+  });
+
+  it('keeps field views valid after later chunks are parsed (the sealer holds them across pages)', () => {
+    const bytes = stream(rows);
+    const p = new BinaryCopyParser();
+    const views: (Buffer | null)[] = [];
+    for (let i = 0; i < bytes.length; i += 7) p.push(bytes.subarray(i, i + 7), (r) => views.push(r.bytes(2)));
+    expect(views).toEqual([rows[0]![2], rows[1]![2]]);
   });
 
   it('refuses a stream that is not binary COPY', () => {

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { bloomMayContain, buildBloom, BloomFormatError } from '../../src/holds/bloom.js';
-import { BatchIndexBuilder, type IndexRow } from '../../src/holds/keyindex.js';
+import { RowView } from '../../src/db/copy.js';
+import { SEAL_COLUMN } from '../../src/db/events.js';
+import { BatchIndexBuilder, resourceKey, type IndexRow } from '../../src/holds/keyindex.js';
 import { parseScope, ScopeError, scopeMayMatch } from '../../src/holds/scope.js';
 
 describe('Bloom filter', () => {
@@ -91,5 +93,64 @@ describe('batch index and hold scope', () => {
     expect(() => parseScope({ from: '2026-03-02', to: '2026-03-01' })).toThrow(/is after --to/);
     expect(() => parseScope({ eventType: 'Payment.*' })).toThrow(/^--event-type:/);
     expect(() => parseScope({ namespace: 'Billing' })).toThrow(/^--namespace:/);
+  });
+});
+
+describe('index keys hashed from the bytes the sealer reads', () => {
+  // A binary COPY row laid out as the sealer reads it (SEAL_COLUMN order), as a RowView.
+  function view(r: IndexRow): RowView {
+    const fields: (Buffer | null)[] = new Array(11).fill(Buffer.alloc(8));
+    const text = (s: string | null) => (s === null ? null : Buffer.from(s, 'utf8'));
+    fields[SEAL_COLUMN.event_type] = text(r.event_type);
+    fields[SEAL_COLUMN.actor_id] = text(r.actor_id);
+    fields[SEAL_COLUMN.resource_type] = text(r.resource_type);
+    fields[SEAL_COLUMN.resource_id] = text(r.resource_id);
+    fields[SEAL_COLUMN.subject_id] = text(r.subject_id);
+    const v = new RowView(11);
+    const parts: Buffer[] = [Buffer.from('noise')];
+    let at = 5;
+    fields.forEach((f, i) => {
+      v.start[i] = at;
+      v.length[i] = f === null ? -1 : f.length;
+      if (f) {
+        parts.push(f);
+        at += f.length;
+      }
+    });
+    v.buf = Buffer.concat(parts);
+    v.count = 11;
+    return v;
+  }
+
+  it('addRaw builds byte for byte the index add builds, for ASCII and non-ASCII keys, NULLs and repeats', () => {
+    const rows: IndexRow[] = [];
+    for (let i = 0; i < 3000; i++) {
+      rows.push(
+        row({
+          actor_id: i % 7 === 0 ? `usér_${i % 300}` : `u_${i % 500}`,
+          resource_type: i % 5 === 0 ? null : 'payment',
+          resource_id: i % 5 === 0 ? null : i % 11 === 0 ? `pay_€${i}` : `pay_${i}`,
+          subject_id: i % 3 === 0 ? null : `pat_${i % 900}`,
+          event_type: i % 2 ? 'payment.created' : 'user.login',
+          occurred_ms: Date.parse('2026-03-01T10:00:00Z') + i * 1000,
+        }),
+      );
+    }
+    const byString = new BatchIndexBuilder();
+    const byBytes = new BatchIndexBuilder();
+    for (const r of rows) {
+      byString.add(r);
+      byBytes.addRaw(view(r), r.occurred_ms);
+    }
+    const a = byString.finish();
+    const b = byBytes.finish();
+    expect(b).toEqual(a);
+    const distinct = new Set(rows.map((r) => r.actor_id));
+    expect(a.actors!.equals(buildBloom(distinct, distinct.size))).toBe(true);
+    for (const r of rows) {
+      expect(bloomMayContain(b.actors!, r.actor_id)).toBe(true);
+      if (r.resource_type && r.resource_id) expect(bloomMayContain(b.resources!, resourceKey(r.resource_type, r.resource_id))).toBe(true);
+      if (r.subject_id) expect(bloomMayContain(b.subjects!, r.subject_id)).toBe(true);
+    }
   });
 });
