@@ -76,6 +76,25 @@ function emptyFilter(distinct: number): Buffer {
   return buf;
 }
 
+// The two FNV-1a states of the key being hashed by BloomKeys.addUtf8 (no closure or pair per call).
+let run1 = 0;
+let run2 = 0;
+
+/** Continue both FNV-1a states over `buf[from, to)`; false (states then unusable) at a non-ASCII byte. */
+function fnvAscii(buf: Buffer, from: number, to: number): boolean {
+  let h1 = run1;
+  let h2 = run2;
+  for (let i = from; i < to; i++) {
+    const b = buf[i]!;
+    if (b >= 0x80) return false;
+    h1 = Math.imul(h1 ^ b, FNV_PRIME);
+    h2 = Math.imul(h2 ^ b, FNV_PRIME);
+  }
+  run1 = h1;
+  run2 = h2;
+  return true;
+}
+
 /**
  * The distinct keys of one filter, kept as their two hashes (all a filter needs of a key) in an
  * open-addressing table: the sealer adds a few keys per event, straight from the bytes it read,
@@ -97,38 +116,26 @@ export class BloomKeys {
   }
 
   /**
-   * Add the key whose UTF-8 bytes are `buf[start, start+length)`, or, with `second`, the key made of
-   * those bytes, a NUL, and the bytes of `second` (a resource key). The hashes run over the bytes
+   * Add the key whose UTF-8 bytes are `buf[start, start+length)`, or, with `secondStart`, the key
+   * made of those bytes, a NUL, and the `secondLength` bytes at `secondStart` (a resource key). The hashes run over the bytes
    * while they are ASCII, where a byte is the UTF-16 code unit the string hash reads; any other
    * byte sends the key through a decoded string.
    */
-  addUtf8(buf: Buffer, start: number, length: number, second?: { start: number; length: number }): void {
-    let h1 = BASIS_1;
-    let h2 = BASIS_2;
-    let ascii = true;
-    const run = (from: number, to: number) => {
-      for (let i = from; i < to; i++) {
-        const b = buf[i]!;
-        if (b >= 0x80) {
-          ascii = false;
-          return;
-        }
-        h1 = Math.imul(h1 ^ b, FNV_PRIME);
-        h2 = Math.imul(h2 ^ b, FNV_PRIME);
-      }
-    };
-    run(start, start + length);
-    if (second && ascii) {
-      h1 = Math.imul(h1, FNV_PRIME); // ^ 0: the NUL between type and id
-      h2 = Math.imul(h2, FNV_PRIME);
-      run(second.start, second.start + second.length);
+  addUtf8(buf: Buffer, start: number, length: number, secondStart = -1, secondLength = 0): void {
+    run1 = BASIS_1;
+    run2 = BASIS_2;
+    let ascii = fnvAscii(buf, start, start + length);
+    if (ascii && secondStart >= 0) {
+      run1 = Math.imul(run1, FNV_PRIME); // ^ 0: the NUL between type and id
+      run2 = Math.imul(run2, FNV_PRIME);
+      ascii = fnvAscii(buf, secondStart, secondStart + secondLength);
     }
     if (ascii) {
-      this.addHashes(fmix32(h1), (fmix32(h2) | 1) >>> 0);
+      this.addHashes(fmix32(run1), (fmix32(run2) | 1) >>> 0);
       return;
     }
     const first = buf.toString('utf8', start, start + length);
-    this.add(second ? `${first}\u0000${buf.toString('utf8', second.start, second.start + second.length)}` : first);
+    this.add(secondStart >= 0 ? `${first}\u0000${buf.toString('utf8', secondStart, secondStart + secondLength)}` : first);
   }
 
   /** h1, h2: the key's two hashes as unsigned 32-bit numbers (h2 odd). */

@@ -60,7 +60,7 @@ export class BatchIndexBuilder {
     const { buf, start, length } = row;
     this.actors.addUtf8(buf, start[C.actor_id]!, length[C.actor_id]!);
     if (length[C.resource_type]! >= 0 && length[C.resource_id]! >= 0) {
-      this.resources.addUtf8(buf, start[C.resource_type]!, length[C.resource_type]!, { start: start[C.resource_id]!, length: length[C.resource_id]! });
+      this.resources.addUtf8(buf, start[C.resource_type]!, length[C.resource_type]!, start[C.resource_id]!, length[C.resource_id]!);
     }
     if (length[C.subject_id]! >= 0) this.subjects.addUtf8(buf, start[C.subject_id]!, length[C.subject_id]!);
     this.addTypeAndTime(row.text(C.event_type)!, occurredMs);
