@@ -115,7 +115,8 @@ class LineBlock {
   /** The block so far; appending goes on in a new buffer (the compressor keeps this one a while). */
   take(): Buffer {
     const block = this.buf.subarray(0, this.used);
-    this.buf = Buffer.allocUnsafe(this.buf.length);
+    // Sized from this page: pages are alike, and memory outside the heap drives the GC too.
+    this.buf = Buffer.allocUnsafe(Math.max(64 * 1024, Math.ceil(this.used * 1.25)));
     this.used = 0;
     return block;
   }
