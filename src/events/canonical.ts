@@ -49,10 +49,46 @@ export function canonicalBytes(value: unknown): Buffer {
  * Throws CanonicalError whose path starts with `path` (e.g. 'data').
  *
  * Does not check size, schema, or duplicate names (a parsed object cannot hold duplicates; run the
- * raw text through parseJson for that). Costs about as much as one canonicalize().
+ * raw text through parseJson for that). Costs a walk of the value when it passes.
  */
 export function checkEventJson(value: unknown, path = ''): void {
-  new Writer(path, true).value(value);
+  // Nearly every event passes: a walk that builds no strings proves it. Only an event it doubts
+  // pays for the serializing pass, which decides and names the first offending path.
+  if (!passesEventPolicy(value, [])) new Writer(path, true).value(value);
+}
+
+/**
+ * True only for values Writer(eventPolicy) accepts; false sends the value to the Writer, so a
+ * false negative costs time, never a wrong answer.
+ */
+function passesEventPolicy(v: unknown, open: object[]): boolean {
+  switch (typeof v) {
+    case 'string':
+      return v.isWellFormed();
+    case 'number':
+      return Number.isFinite(v) && (!Number.isInteger(v) || Number.isSafeInteger(v));
+    case 'boolean':
+      return true;
+    case 'object': {
+      if (v === null) return true;
+      if (open.includes(v)) return false;
+      open.push(v);
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) if (!passesEventPolicy(v[i], open)) return false;
+      } else {
+        const proto: unknown = Object.getPrototypeOf(v);
+        if (proto !== Object.prototype && proto !== null) return false;
+        const record = v as Record<string, unknown>;
+        for (const key of Object.keys(record)) {
+          if (key === '__proto__' || !key.isWellFormed() || !passesEventPolicy(record[key], open)) return false;
+        }
+      }
+      open.pop();
+      return true;
+    }
+    default:
+      return false;
+  }
 }
 
 /**

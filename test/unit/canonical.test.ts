@@ -248,4 +248,33 @@ describe('checkEventJson (ingest policy)', () => {
       'data: a Date is not a plain object or array; convert it to JSON values first',
     );
   });
+
+  // checkEventJson first walks the value without serializing it and only serializes what that
+  // walk doubts: accepting must stay exactly what the serializing pass (canonicalize + policy) does.
+  it('accepts and refuses exactly what the serializing pass does', () => {
+    const shared = { s: 1 };
+    const cyclic: Record<string, unknown> = { a: 1 };
+    cyclic.self = { back: cyclic };
+    const nullProto = Object.assign(Object.create(null) as object, { k: 'v' });
+    const cases: [unknown, string | undefined][] = [
+      [{ a: shared, b: [shared, shared] }, undefined],
+      [nullProto, undefined],
+      [{ z: -0, e: 1e-7, big: 2 ** 53 - 1, emoji: '\u{1F600}', ctl: '\u0000\n"\\' }, undefined],
+      [cyclic, 'self.back: cycle: the value contains itself'],
+      // eslint-disable-next-line no-sparse-arrays
+      [[1, , 3], '[1]: undefined is not a JSON value'],
+      [{ ['k\udc00']: 1 }, '["k\\udc00"]: member name has a lone surrogate U+DC00 at index 1; text must be well-formed Unicode'],
+      [{ a: { b: undefined } }, 'a.b: undefined is not a JSON value'],
+      [{ n: 10n }, 'n: bigint 10 is not a JSON value; send it as a string'],
+      [{ f: () => 1 }, 'f: a function is not a JSON value'],
+      [{ m: new Map() }, 'm: a Map is not a plain object or array; convert it to JSON values first'],
+      [{ i: -Infinity }, 'i: -Infinity is not a JSON number'],
+      // Two problems: the one named is the first in canonical (sorted) member order.
+      [{ z: NaN, a: [undefined] }, 'a[0]: undefined is not a JSON value'],
+    ];
+    for (const [value, message] of cases) {
+      if (message === undefined) expect(() => checkEventJson(value)).not.toThrow();
+      else expect(failure(() => checkEventJson(value)).message).toBe(message);
+    }
+  });
 });
