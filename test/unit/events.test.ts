@@ -87,6 +87,18 @@ describe('event validation and canonical bytes', () => {
     expect(normalizeTimestamp('2026-01-01T00:00:00.1234567Z')).toBeUndefined();
   });
 
+  it("completes the validated copy, never the caller's event", () => {
+    // prepareEvent adds the server's fields to zod's output in place: that output must be a copy.
+    const input = structuredClone(valid);
+    const { record } = prepareEvent(input, opts);
+    expect(input).toEqual(valid);
+    expect(record).not.toBe(input);
+    expect(record).toMatchObject({ v: 1, recorded_at: '2026-11-23T10:00:00.000Z', occurred_at: '2026-11-23T08:59:58.123Z' });
+    const { event_id: _id, ...anonymous } = structuredClone(valid);
+    expect(prepareEvent(anonymous, opts).record.event_id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(anonymous).not.toHaveProperty('event_id');
+  });
+
   it('reads UTC timestamps as Date does: same instant, same digits, same refusals', () => {
     // Oracle: the calendar as Date.UTC knows it (years below 100 shifted by 400, which keeps leap years).
     const oracle = (y: number, mo: number, d: number, h: number, mi: number, se: number) => {
