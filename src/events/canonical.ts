@@ -184,7 +184,11 @@ class Writer {
     }
     this.enter(o);
     const record = o as Record<string, unknown>;
-    const keys = sortCodeUnits(Object.keys(record));
+    const names = Object.keys(record);
+    const known = knownLayout(names);
+    const keys = known?.sorted ?? sortCodeUnits(names.slice());
+    const fresh: string[] = [];
+    const heads = known?.heads ?? fresh;
     let out = '{';
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i] as string;
@@ -192,9 +196,11 @@ class Writer {
       if (this.eventPolicy && key === '__proto__') {
         throw this.fail('member name "__proto__" is not allowed in events; rename it');
       }
-      out += (i === 0 ? '' : ',') + this.string(key, 'member name') + ':' + this.value(record[key]);
+      if (!known) fresh.push((i === 0 ? '' : ',') + this.string(key, 'member name') + ':');
+      out += heads[i] + this.value(record[key]);
       this.trail.pop();
     }
+    if (!known) rememberLayout(names, keys, fresh);
     this.open.pop();
     return out + '}';
   }
@@ -203,6 +209,33 @@ class Writer {
     if (this.open.includes(container)) throw this.fail('cycle: the value contains itself');
     this.open.push(container);
   }
+}
+
+/**
+ * Objects of one kind (an event, its actor, its resource) list the same names in the same order.
+ * The last few such lists are kept with their canonical order and the serialized `"name":` heads,
+ * so those objects skip sorting and escaping their names. Entries are only ever read.
+ */
+interface Layout {
+  names: readonly string[];
+  sorted: readonly string[];
+  heads: readonly string[];
+}
+const layouts: Layout[] = [];
+const LAYOUTS_MAX = 16;
+
+function knownLayout(names: readonly string[]): Layout | undefined {
+  next: for (const l of layouts) {
+    if (l.names.length !== names.length) continue;
+    for (let i = 0; i < names.length; i++) if (l.names[i] !== names[i]) continue next;
+    return l;
+  }
+  return undefined;
+}
+
+function rememberLayout(names: readonly string[], sorted: readonly string[], heads: readonly string[]): void {
+  if (layouts.length >= LAYOUTS_MAX) layouts.pop();
+  layouts.unshift({ names, sorted, heads });
 }
 
 /**

@@ -149,6 +149,27 @@ describe('structure', () => {
     );
   });
 
+  it('serializes objects whose names it has seen before exactly as the first time', () => {
+    // Name lists are remembered with their sorted order: a repeat, another order of the same names,
+    // a list that shares a prefix, and more distinct lists than are remembered all stay exact.
+    const shapes = Array.from({ length: 40 }, (_, k) => Array.from({ length: 1 + (k % 7) }, (_, i) => `n${(k * 7 + i * 3) % 23}`));
+    const oracle = (o: Record<string, unknown>) => `{${Object.keys(o).sort().map((n) => `"${n}":${JSON.stringify(o[n])}`).join(',')}}`;
+    for (let round = 0; round < 3; round++) {
+      for (const names of shapes) {
+        const forward = Object.fromEntries(names.map((n, i) => [n, i]));
+        const backward = Object.fromEntries([...names].reverse().map((n) => [n, forward[n]]));
+        const extended = { ...forward, extra: true };
+        expect(canonicalize(forward)).toBe(oracle(forward));
+        expect(canonicalize(backward)).toBe(oracle(forward));
+        expect(canonicalize(extended)).toBe(oracle(extended));
+      }
+    }
+    expect(canonicalize({ 'a"b': 1, 'c\\d': 2 })).toBe('{"a\\"b":1,"c\\\\d":2}');
+    expect(canonicalize({ 'a"b': 3, 'c\\d': 4 })).toBe('{"a\\"b":3,"c\\\\d":4}');
+    expect(() => canonicalize({ ['\ud800']: 1 })).toThrow(CanonicalError);
+    expect(() => canonicalize({ ['\ud800']: 1 })).toThrow(CanonicalError);
+  });
+
   it('writes nested values without whitespace and keeps array order', () => {
     expect(canonicalize({ b: [3, 1, { z: null, y: false }], a: { c: 'x' } })).toBe(
       '{"a":{"c":"x"},"b":[3,1,{"y":false,"z":null}]}',
