@@ -61,6 +61,9 @@ export function copyRows(events: readonly PreparedEvent[]): string {
 export const COPY_EVENTS_SQL = `COPY wormseal.events (event_id, namespace, retention_class, event_type, occurred_at, recorded_at,
   actor_id, actor_type, resource_type, resource_id, subject_id, outcome, correlation_id, canonical) FROM STDIN`;
 
+/** Rows queued for the server before a writer waits for it (about 800 events). */
+const COPY_BUFFER_BYTES = 1 << 20;
+
 /** A COPY into wormseal.events in progress: rows go to the server as they are written. */
 export interface EventCopy {
   /** Send rows; resolves when the connection can take more. Throws once the server refused the COPY. */
@@ -76,13 +79,18 @@ export interface EventCopy {
  * should be discarded (release(true)).
  */
 export function copyEvents(client: PoolClient): EventCopy {
-  const stream = client.query(copyStreams.from(COPY_EVENTS_SQL));
+  const stream = client.query(copyStreams.from(COPY_EVENTS_SQL, { highWaterMark: COPY_BUFFER_BYTES }));
   let failure: unknown;
   stream.on('error', (e) => (failure ??= e));
   return {
     async write(events) {
       if (failure) throw failure;
-      if (events.length > 0 && !stream.write(copyRows(events))) await once(stream, 'drain');
+      if (events.length === 0) return;
+      // Waiting for 'drain' after every write would wait for the server to take in the rows just
+      // sent, leaving it idle while the caller prepares the next ones. One turn of the event loop
+      // is enough to hand queued bytes to the socket; the server is waited for only when far behind.
+      if (stream.write(copyRows(events))) await new Promise((resolve) => setImmediate(resolve));
+      else await once(stream, 'drain');
     },
     async finish() {
       if (failure) throw failure;

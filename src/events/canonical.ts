@@ -49,10 +49,46 @@ export function canonicalBytes(value: unknown): Buffer {
  * Throws CanonicalError whose path starts with `path` (e.g. 'data').
  *
  * Does not check size, schema, or duplicate names (a parsed object cannot hold duplicates; run the
- * raw text through parseJson for that). Costs about as much as one canonicalize().
+ * raw text through parseJson for that). Costs a walk of the value when it passes.
  */
 export function checkEventJson(value: unknown, path = ''): void {
-  new Writer(path, true).value(value);
+  // Nearly every event passes: a walk that builds no strings proves it. Only an event it doubts
+  // pays for the serializing pass, which decides and names the first offending path.
+  if (!passesEventPolicy(value, [])) new Writer(path, true).value(value);
+}
+
+/**
+ * True only for values Writer(eventPolicy) accepts; false sends the value to the Writer, so a
+ * false negative costs time, never a wrong answer.
+ */
+function passesEventPolicy(v: unknown, open: object[]): boolean {
+  switch (typeof v) {
+    case 'string':
+      return v.isWellFormed();
+    case 'number':
+      return Number.isFinite(v) && (!Number.isInteger(v) || Number.isSafeInteger(v));
+    case 'boolean':
+      return true;
+    case 'object': {
+      if (v === null) return true;
+      if (open.includes(v)) return false;
+      open.push(v);
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) if (!passesEventPolicy(v[i], open)) return false;
+      } else {
+        const proto: unknown = Object.getPrototypeOf(v);
+        if (proto !== Object.prototype && proto !== null) return false;
+        const record = v as Record<string, unknown>;
+        for (const key of Object.keys(record)) {
+          if (key === '__proto__' || !key.isWellFormed() || !passesEventPolicy(record[key], open)) return false;
+        }
+      }
+      open.pop();
+      return true;
+    }
+    default:
+      return false;
+  }
 }
 
 /**
@@ -148,7 +184,11 @@ class Writer {
     }
     this.enter(o);
     const record = o as Record<string, unknown>;
-    const keys = sortCodeUnits(Object.keys(record));
+    const names = Object.keys(record);
+    const known = knownLayout(names);
+    const keys = known?.sorted ?? sortCodeUnits(names.slice());
+    const fresh: string[] = [];
+    const heads = known?.heads ?? fresh;
     let out = '{';
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i] as string;
@@ -156,9 +196,11 @@ class Writer {
       if (this.eventPolicy && key === '__proto__') {
         throw this.fail('member name "__proto__" is not allowed in events; rename it');
       }
-      out += (i === 0 ? '' : ',') + this.string(key, 'member name') + ':' + this.value(record[key]);
+      if (!known) fresh.push((i === 0 ? '' : ',') + this.string(key, 'member name') + ':');
+      out += heads[i] + this.value(record[key]);
       this.trail.pop();
     }
+    if (!known) rememberLayout(names, keys, fresh);
     this.open.pop();
     return out + '}';
   }
@@ -167,6 +209,33 @@ class Writer {
     if (this.open.includes(container)) throw this.fail('cycle: the value contains itself');
     this.open.push(container);
   }
+}
+
+/**
+ * Objects of one kind (an event, its actor, its resource) list the same names in the same order.
+ * The last few such lists are kept with their canonical order and the serialized `"name":` heads,
+ * so those objects skip sorting and escaping their names. Entries are only ever read.
+ */
+interface Layout {
+  names: readonly string[];
+  sorted: readonly string[];
+  heads: readonly string[];
+}
+const layouts: Layout[] = [];
+const LAYOUTS_MAX = 16;
+
+function knownLayout(names: readonly string[]): Layout | undefined {
+  next: for (const l of layouts) {
+    if (l.names.length !== names.length) continue;
+    for (let i = 0; i < names.length; i++) if (l.names[i] !== names[i]) continue next;
+    return l;
+  }
+  return undefined;
+}
+
+function rememberLayout(names: readonly string[], sorted: readonly string[], heads: readonly string[]): void {
+  if (layouts.length >= LAYOUTS_MAX) layouts.pop();
+  layouts.unshift({ names, sorted, heads });
 }
 
 /**

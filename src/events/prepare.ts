@@ -90,14 +90,13 @@ export function prepareEvent(input: unknown, opts: PrepareOptions): PreparedEven
     const issue = parsed.error.issues[0]!;
     throw new EventRejectedError(formatPath(issue.path), issue.message);
   }
-  const e = parsed.data;
-  const record: SealedEventRecord = {
-    ...e,
-    v: EVENT_FORMAT_VERSION,
-    event_id: (e.event_id ?? randomUUID()).toLowerCase(),
-    recorded_at: opts.clock.now().toISOString(),
-    retention_class: classOf(opts.schedule, e.event_type).name,
-  };
+  // zod's output is a fresh object that nothing else holds: complete it in place rather than copy
+  // its dozen members into another one.
+  const record = parsed.data as SealedEventRecord;
+  record.v = EVENT_FORMAT_VERSION;
+  record.event_id = (record.event_id ?? randomUUID()).toLowerCase();
+  record.recorded_at = opts.clock.now().toISOString();
+  record.retention_class = classOf(opts.schedule, record.event_type).name;
   const bytes = canonicalBytes(record);
   if (bytes.length > opts.maxEventBytes) {
     throw new EventRejectedError('', `event is ${bytes.length} bytes canonical, over the ${opts.maxEventBytes}-byte limit`);

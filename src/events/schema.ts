@@ -26,24 +26,36 @@ const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6
 export function normalizeTimestamp(s: string): string | undefined {
   const m = RFC3339.exec(s);
   if (!m) return undefined;
-  const [y, mo, d, h, mi, se] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i]));
-  if (y! < 1 || mo! < 1 || mo! > 12 || h! > 23 || mi! > 59 || se! > 59) return undefined;
-  if (d! < 1 || d! > new Date(Date.UTC(y!, mo!, 0)).getUTCDate()) return undefined;
+  const y = Number(m[1]);
+  const mo = Number(m[2]);
+  const d = Number(m[3]);
+  const h = Number(m[4]);
+  const mi = Number(m[5]);
+  const se = Number(m[6]);
+  if (y < 1 || mo < 1 || mo > 12 || h > 23 || mi > 59 || se > 59) return undefined;
+  if (d < 1 || d > daysInMonth(y, mo)) return undefined;
+  const frac = m[7] ? '.' + m[7] : '';
   const off = m[8]!;
-  let offsetMin = 0;
-  if (off !== 'Z' && off !== 'z') {
-    const oh = Number(off.slice(1, 3));
-    const om = Number(off.slice(4, 6));
-    if (oh > 23 || om > 59) return undefined;
-    offsetMin = (off[0] === '-' ? -1 : 1) * (oh * 60 + om);
-  }
+  // Already UTC (nearly every event): the zero-padded digits stand as given, no Date needed.
+  if (off === 'Z' || off === 'z') return `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}${frac}Z`;
+  const oh = Number(off.slice(1, 3));
+  const om = Number(off.slice(4, 6));
+  if (oh > 23 || om > 59) return undefined;
+  const offsetMin = (off[0] === '-' ? -1 : 1) * (oh * 60 + om);
   const t = new Date(0);
-  t.setUTCFullYear(y!, mo! - 1, d!);
-  t.setUTCHours(h!, mi!, se!, 0);
+  t.setUTCFullYear(y, mo - 1, d);
+  t.setUTCHours(h, mi, se, 0);
   const utc = new Date(t.getTime() - offsetMin * 60_000);
   if (utc.getUTCFullYear() < 1 || utc.getUTCFullYear() > 9999) return undefined;
-  const frac = m[7] ? '.' + m[7] : '';
   return utc.toISOString().slice(0, 19) + frac + 'Z';
+}
+
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** Days in month `mo` (1-12) of year `y` in the proleptic Gregorian calendar. */
+function daysInMonth(y: number, mo: number): number {
+  if (mo !== 2) return MONTH_DAYS[mo - 1]!;
+  return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28;
 }
 
 const timestamp = z.string().transform((s, ctx) => {

@@ -149,6 +149,27 @@ describe('structure', () => {
     );
   });
 
+  it('serializes objects whose names it has seen before exactly as the first time', () => {
+    // Name lists are remembered with their sorted order: a repeat, another order of the same names,
+    // a list that shares a prefix, and more distinct lists than are remembered all stay exact.
+    const shapes = Array.from({ length: 40 }, (_, k) => Array.from({ length: 1 + (k % 7) }, (_, i) => `n${(k * 7 + i * 3) % 23}`));
+    const oracle = (o: Record<string, unknown>) => `{${Object.keys(o).sort().map((n) => `"${n}":${JSON.stringify(o[n])}`).join(',')}}`;
+    for (let round = 0; round < 3; round++) {
+      for (const names of shapes) {
+        const forward = Object.fromEntries(names.map((n, i) => [n, i]));
+        const backward = Object.fromEntries([...names].reverse().map((n) => [n, forward[n]]));
+        const extended = { ...forward, extra: true };
+        expect(canonicalize(forward)).toBe(oracle(forward));
+        expect(canonicalize(backward)).toBe(oracle(forward));
+        expect(canonicalize(extended)).toBe(oracle(extended));
+      }
+    }
+    expect(canonicalize({ 'a"b': 1, 'c\\d': 2 })).toBe('{"a\\"b":1,"c\\\\d":2}');
+    expect(canonicalize({ 'a"b': 3, 'c\\d': 4 })).toBe('{"a\\"b":3,"c\\\\d":4}');
+    expect(() => canonicalize({ ['\ud800']: 1 })).toThrow(CanonicalError);
+    expect(() => canonicalize({ ['\ud800']: 1 })).toThrow(CanonicalError);
+  });
+
   it('writes nested values without whitespace and keeps array order', () => {
     expect(canonicalize({ b: [3, 1, { z: null, y: false }], a: { c: 'x' } })).toBe(
       '{"a":{"c":"x"},"b":[3,1,{"y":false,"z":null}]}',
@@ -247,5 +268,34 @@ describe('checkEventJson (ingest policy)', () => {
     expect(failure(() => checkEventJson(new Date(0), 'data')).message).toBe(
       'data: a Date is not a plain object or array; convert it to JSON values first',
     );
+  });
+
+  // checkEventJson first walks the value without serializing it and only serializes what that
+  // walk doubts: accepting must stay exactly what the serializing pass (canonicalize + policy) does.
+  it('accepts and refuses exactly what the serializing pass does', () => {
+    const shared = { s: 1 };
+    const cyclic: Record<string, unknown> = { a: 1 };
+    cyclic.self = { back: cyclic };
+    const nullProto = Object.assign(Object.create(null) as object, { k: 'v' });
+    const cases: [unknown, string | undefined][] = [
+      [{ a: shared, b: [shared, shared] }, undefined],
+      [nullProto, undefined],
+      [{ z: -0, e: 1e-7, big: 2 ** 53 - 1, emoji: '\u{1F600}', ctl: '\u0000\n"\\' }, undefined],
+      [cyclic, 'self.back: cycle: the value contains itself'],
+      // eslint-disable-next-line no-sparse-arrays
+      [[1, , 3], '[1]: undefined is not a JSON value'],
+      [{ ['k\udc00']: 1 }, '["k\\udc00"]: member name has a lone surrogate U+DC00 at index 1; text must be well-formed Unicode'],
+      [{ a: { b: undefined } }, 'a.b: undefined is not a JSON value'],
+      [{ n: 10n }, 'n: bigint 10 is not a JSON value; send it as a string'],
+      [{ f: () => 1 }, 'f: a function is not a JSON value'],
+      [{ m: new Map() }, 'm: a Map is not a plain object or array; convert it to JSON values first'],
+      [{ i: -Infinity }, 'i: -Infinity is not a JSON number'],
+      // Two problems: the one named is the first in canonical (sorted) member order.
+      [{ z: NaN, a: [undefined] }, 'a[0]: undefined is not a JSON value'],
+    ];
+    for (const [value, message] of cases) {
+      if (message === undefined) expect(() => checkEventJson(value)).not.toThrow();
+      else expect(failure(() => checkEventJson(value)).message).toBe(message);
+    }
   });
 });

@@ -86,4 +86,38 @@ describe('event validation and canonical bytes', () => {
     expect(normalizeTimestamp('2026-13-01T00:00:00Z')).toBeUndefined();
     expect(normalizeTimestamp('2026-01-01T00:00:00.1234567Z')).toBeUndefined();
   });
+
+  it("completes the validated copy, never the caller's event", () => {
+    // prepareEvent adds the server's fields to zod's output in place: that output must be a copy.
+    const input = structuredClone(valid);
+    const { record } = prepareEvent(input, opts);
+    expect(input).toEqual(valid);
+    expect(record).not.toBe(input);
+    expect(record).toMatchObject({ v: 1, recorded_at: '2026-11-23T10:00:00.000Z', occurred_at: '2026-11-23T08:59:58.123Z' });
+    const { event_id: _id, ...anonymous } = structuredClone(valid);
+    expect(prepareEvent(anonymous, opts).record.event_id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(anonymous).not.toHaveProperty('event_id');
+  });
+
+  it('reads UTC timestamps as Date does: same instant, same digits, same refusals', () => {
+    // Oracle: the calendar as Date.UTC knows it (years below 100 shifted by 400, which keeps leap years).
+    const oracle = (y: number, mo: number, d: number, h: number, mi: number, se: number) => {
+      if (y < 1 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || se > 59) return undefined;
+      const t = new Date(Date.UTC(y + 400, mo - 1, d, h, mi, se));
+      return t.getUTCMonth() === mo - 1 && t.getUTCDate() === d;
+    };
+    const pad = (n: number, w: number) => String(n).padStart(w, '0');
+    for (const y of [1, 4, 99, 100, 400, 1900, 2000, 2023, 2024, 2100, 9999]) {
+      for (let mo = 0; mo <= 13; mo++) {
+        for (const d of [0, 1, 28, 29, 30, 31, 32]) {
+          for (const [h, mi, se] of [[0, 0, 0], [23, 59, 59], [24, 0, 0], [0, 60, 0], [0, 0, 60]] as const) {
+            const body = `${pad(y, 4)}-${pad(mo, 2)}-${pad(d, 2)}T${pad(h, 2)}:${pad(mi, 2)}:${pad(se, 2)}`;
+            const ok = oracle(y, mo, d, h, mi, se);
+            expect(normalizeTimestamp(`${body}.5z`), body).toBe(ok ? `${body}.5Z` : undefined);
+            expect(normalizeTimestamp(body.replace('T', 't') + 'Z'), body).toBe(ok ? `${body}Z` : undefined);
+          }
+        }
+      }
+    }
+  });
 });

@@ -1,0 +1,101 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock, type Clock } from '../../src/config/clock.js';
+import { appendEvents, type IngestDeps } from '../../src/events/ingest.js';
+import type { EventInput } from '../../src/events/schema.js';
+import { generateEvents } from '../demo/generate.js';
+import { setupHarness, type Harness } from './harness.js';
+
+// appendEvents streams one COPY per request, fed a slice at a time as events pass validation.
+// These requests span many slices, so each failure below happens after rows were already sent.
+describe('ingest: requests streamed through COPY keep their all-or-nothing promises', () => {
+  let h: Harness;
+  let deps: IngestDeps;
+  beforeAll(async () => {
+    h = await setupHarness('ingest_stream');
+    deps = { pool: h.pool, clock: systemClock, schedule: h.schedule, maxEventBytes: 64 * 1024 };
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  const storedIds = async (ids: string[]) =>
+    (await h.pool.query<{ event_id: string }>('SELECT event_id::text FROM wormseal.events WHERE event_id = ANY($1::uuid[])', [ids])).rows
+      .map((r) => r.event_id)
+      .sort();
+
+  it('lands the valid events of a long request, names each bad one, and takes them back fixed', async () => {
+    const events: EventInput[] = generateEvents({ count: 300, seed: 41 });
+    const ids = events.map((e) => e.event_id!);
+    const bad = new Map<number, [EventInput, string]>([
+      [7, [{ ...events[7]!, event_type: 'Not-A-Type' }, 'event_type']],
+      [130, [{ ...events[130]!, occurred_at: '2026-02-30T00:00:00Z' }, 'occurred_at']],
+      [131, [{ ...events[131]!, actor: { ...events[131]!.actor, type: 'robot' as 'user' } }, 'actor.type']],
+      [299, [{ ...events[299]!, data: { n: 2 ** 60 } }, 'data.n']],
+    ]);
+    const request = events.map((e, i) => bad.get(i)?.[0] ?? e);
+
+    const res = await appendEvents(deps, request);
+    expect(res).toMatchObject({ accepted: 296, rejected: 4, duplicates: 0 });
+    expect(res.errors.map((e) => [e.index, e.reason.split(':')[0]])).toEqual([...bad].map(([i, [, field]]) => [i, field]));
+    expect([...res.event_ids.keys()].filter((i) => res.event_ids[i] === undefined)).toEqual([...bad.keys()]);
+    expect(await storedIds(ids)).toEqual(ids.filter((_, i) => !bad.has(i)).sort());
+
+    // The same request with the four fixed: they land, the others count as duplicates.
+    const again = await appendEvents(deps, events);
+    expect(again).toMatchObject({ accepted: 300, rejected: 0, duplicates: 296 });
+    expect(await storedIds(ids)).toEqual([...ids].sort());
+  });
+
+  it('an id already recorded late in a request costs the fast path, not the other events', async () => {
+    const events = generateEvents({ count: 300, seed: 42 });
+    const ids = events.map((e) => e.event_id!);
+    // COPY has no ON CONFLICT: the recorded ids fail it after ~250 rows were streamed.
+    expect(await appendEvents(deps, [events[250]!, events[251]!])).toMatchObject({ accepted: 2 });
+    const conflicting = { ...events[251]!, outcome: 'denied' as const };
+    const res = await appendEvents(deps, events.map((e, i) => (i === 251 ? conflicting : e)));
+    expect(res).toMatchObject({ accepted: 299, rejected: 1, duplicates: 1 });
+    expect(res.errors).toEqual([
+      { index: 251, event_id: ids[251], field: 'event_id', reason: `event_id: ${ids[251]} is already recorded with different content` },
+    ]);
+    expect(await storedIds(ids)).toEqual([...ids].sort());
+    const kept = await h.pool.query(`SELECT convert_from(canonical, 'UTF8') AS c FROM wormseal.events WHERE event_id = $1`, [ids[251]]);
+    expect(kept.rows[0].c).toContain('"outcome":"success"');
+    // Resubmitting the whole request changes nothing.
+    expect(await appendEvents(deps, events)).toMatchObject({ accepted: 300, rejected: 0, duplicates: 300 });
+    expect(await storedIds(ids)).toEqual([...ids].sort());
+  });
+
+  it('a connection lost in the middle of the COPY leaves none of the request behind', async () => {
+    const events = generateEvents({ count: 2_000, seed: 43 });
+    const ids = events.map((e) => e.event_id!);
+    // The clock is read once per event: after 1,000 events (slices already sent), end the
+    // writer's backend from another connection.
+    let reads = 0;
+    let killed: Promise<number> | undefined;
+    const clock: Clock = {
+      now: () => {
+        if (++reads === 1_000) {
+          killed = h.pool
+            .query<{ n: number }>(
+              `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+               WHERE datname = current_database() AND query LIKE 'COPY wormseal.events%' AND state = 'active'`,
+            )
+            .then((r) => r.rows[0]!.n);
+        }
+        return new Date();
+      },
+    };
+    const outcome = await appendEvents({ ...deps, clock }, events).then(
+      (r) => ({ ok: true as const, r }),
+      (e: unknown) => ({ ok: false as const, e }),
+    );
+    expect(await killed).toBe(1);
+    if (outcome.ok) {
+      // The rows were sent again on another connection: all of them, once.
+      expect(outcome.r).toMatchObject({ accepted: 2_000, rejected: 0, duplicates: 0 });
+      expect(await storedIds(ids)).toHaveLength(2_000);
+    } else {
+      expect(await storedIds(ids)).toEqual([]);
+    }
+  });
+});
