@@ -5,8 +5,9 @@
 // Lines and leaf hashes are SharedArrayBuffers: nothing per line crosses a thread boundary.
 
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { buildLevelTree } from '../merkle/levels.js';
 import { HASH_SIZE } from '../merkle/hash.js';
@@ -160,5 +161,11 @@ export class BatchChecker {
 function workerEntry(): { url: URL; execArgv?: string[] } {
   const js = new URL('./batch-worker.js', import.meta.url);
   if (existsSync(fileURLToPath(js))) return { url: js };
-  return { url: new URL('./batch-worker.ts', import.meta.url), execArgv: ['--import', 'tsx'] };
+  let tsx: string;
+  try {
+    tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href; // whatever the working directory
+  } catch {
+    throw new Error(`${fileURLToPath(js)} is missing: run npm run build (or install tsx to run from the TypeScript sources)`);
+  }
+  return { url: new URL('./batch-worker.ts', import.meta.url), execArgv: ['--import', tsx] };
 }
