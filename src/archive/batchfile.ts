@@ -101,22 +101,42 @@ export class DataObjectError extends Error {
 
 /** Decompress and split a data object into its lines (without the LF). Throws DataObjectError. */
 export function parseDataObject(gz: Buffer): Buffer[] {
+  const { raw, ends } = scanDataObject(gz);
+  const lines = new Array<Buffer>(ends.length);
+  for (let i = 0, start = 0; i < ends.length; start = ends[i++]! + 1) lines[i] = raw.subarray(start, ends[i]);
+  return lines;
+}
+
+/**
+ * parseDataObject without a Buffer per line: the decompressed bytes and the offset of each line's
+ * LF, so line i is raw[ends[i-1] + 1, ends[i]) (from 0 for the first). Throws DataObjectError.
+ */
+export function scanDataObject(gz: Buffer): { raw: Buffer; ends: Float64Array } {
   let raw: Buffer;
   try {
-    raw = gunzipSync(gz);
+    // Output chunks of the size the gzip trailer states (ISIZE, capped): one chunk and no
+    // concatenation for an intact object, ~20% faster. Only a hint: a wrong one costs time, not results.
+    const isize = gz.length >= 4 ? gz.readUInt32LE(gz.length - 4) : 0;
+    raw = gunzipSync(gz, { chunkSize: Math.min(Math.max(isize + 64, 64 * 1024), 64 * 1024 * 1024) });
   } catch (e) {
     throw new DataObjectError(`not a valid gzip stream: ${(e as Error).message}`);
   }
   if (raw.length === 0) throw new DataObjectError('empty data object');
   if (raw[raw.length - 1] !== 0x0a) throw new DataObjectError('last line is not terminated by LF');
-  const lines: Buffer[] = [];
+  let ends = new Float64Array(1024);
+  let n = 0;
   for (let start = 0; start < raw.length; ) {
     const end = raw.indexOf(0x0a, start);
-    if (end === start) throw new DataObjectError(`empty line ${lines.length + 1}`);
-    lines.push(raw.subarray(start, end));
+    if (end === start) throw new DataObjectError(`empty line ${n + 1}`);
+    if (n === ends.length) {
+      const grown = new Float64Array(n * 2);
+      grown.set(ends);
+      ends = grown;
+    }
+    ends[n++] = end;
     start = end + 1;
   }
-  return lines;
+  return { raw, ends: ends.slice(0, n) };
 }
 
 export function sha256(b: Uint8Array): Buffer {

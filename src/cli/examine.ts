@@ -176,7 +176,7 @@ async function cmdVerifyBundle(dir: string, o: { json?: boolean; key?: string[];
   }
   let report: BundleReport;
   try {
-    report = verifyBundle(dir, { ...(o.key ? { trustedKeys: trustedKeys(o.key)! } : {}) });
+    report = await verifyBundle(dir, { ...(o.key ? { trustedKeys: trustedKeys(o.key)! } : {}) });
   } catch (e) {
     if (!(e instanceof BundleError) && !(e instanceof NoteError) && (e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     process.stderr.write(`wormseal verify-bundle: ${(e as Error).message}\n`);

@@ -71,7 +71,10 @@ export async function listBatchRange(
  * leaf order (one value, not one row per leaf). Shorter than leaf_count × 32 bytes when hot rows
  * of the window were purged.
  */
-export async function readWindowLeafHashes(db: Queryable, b: ProofBatch): Promise<Buffer> {
+export async function readWindowLeafHashes(
+  db: Queryable,
+  b: Pick<ProofBatch, 'namespace' | 'retention_class' | 'first_txid' | 'first_seq' | 'last_txid' | 'last_seq'>,
+): Promise<Buffer> {
   const res = await db.query<{ leaves: Buffer | null }>(
     `SELECT string_agg(sha256('\\x00'::bytea || e.canonical), ''::bytea ORDER BY e.txid, e.seq) AS leaves
      FROM wormseal.events e

@@ -3,15 +3,17 @@ import { parseBatchKey, streamPrefix } from '../archive/layout.js';
 import type { Manifest } from '../archive/manifest.js';
 import { ObjectMissingError, type ObjectStore, type VersionInfo } from '../archive/store.js';
 import { listBatches, listStreams, type BatchRow, type StreamId } from '../db/batches.js';
-import { readWindow, streamWindow } from '../db/events.js';
+import { readWindow } from '../db/events.js';
 import { heldBatchNumbers } from '../db/holds.js';
+import { readWindowLeafHashes } from '../db/proofs.js';
 import { listTombstones, purgedBatchNumbers, type Tombstone } from '../db/tombstones.js';
 import type { Pool } from '../db/pool.js';
 import type { Logger } from '../log/logger.js';
-import { checkBatchBytes } from './batch.js';
+import type { BatchCheck, BatchLines } from './batch.js';
 import { verifyCheckpoints } from './checkpoints.js';
 import { mapLimit } from './limit.js';
 import type { BatchSummary, Problem, Reason, StreamSummary, VerifyReport } from './problems.js';
+import { BatchChecker } from './threads.js';
 
 export interface VerifyDeps {
   pool: Pool;
@@ -19,7 +21,7 @@ export interface VerifyDeps {
   logger: Logger;
   /** Called after each batch, for a progress bar. */
   progress?: (done: number, total: number) => void;
-  /** Batches checked at once (I/O bound: S3 round trips). */
+  /** Batches read from S3 at once; their content checks share one pool of worker threads. */
   concurrency?: number;
 }
 
@@ -39,6 +41,16 @@ interface BatchOutcome {
  * at the first problem: every finding names stream, batch, object and reason.
  */
 export async function verifyArchive(deps: VerifyDeps, opts: { namespace?: string } = {}): Promise<VerifyReport> {
+  const checker = new BatchChecker();
+  checker.start(); // the workers start while the registry is read
+  try {
+    return await verifyWith(deps, opts, checker);
+  } finally {
+    await checker.close();
+  }
+}
+
+async function verifyWith(deps: VerifyDeps, opts: { namespace?: string }, checker: BatchChecker): Promise<VerifyReport> {
   const streams = await listStreams(deps.pool, opts.namespace);
   const plans: { stream: StreamId; batches: BatchRow[]; versions: Map<string, VersionInfo[]>; retention: RetentionState }[] = [];
   for (const stream of streams) {
@@ -74,7 +86,7 @@ export async function verifyArchive(deps: VerifyDeps, opts: { namespace?: string
   const work = plans.flatMap((plan) => plan.batches.filter((b) => b.state === 'sealed').map((b) => ({ plan, b })));
   const all = await mapLimit(work, deps.concurrency ?? 4, async ({ plan, b }) => {
     const tomb = plan.retention.tombstones.get(b.batch_no);
-    const out = tomb ? expiredOutcome(b, tomb) : await verifyBatch(deps, plan.stream, b, plan.versions, plan.retention);
+    const out = tomb ? expiredOutcome(b, tomb) : await verifyBatch(deps, checker, plan.stream, b, plan.versions, plan.retention);
     deps.progress?.(++done, total);
     return out;
   });
@@ -195,16 +207,25 @@ function checkChain(stream: StreamId, outcomes: BatchOutcome[]): Problem[] {
 
 async function verifyBatch(
   deps: VerifyDeps,
+  checker: BatchChecker,
   stream: StreamId,
   b: BatchRow,
   versions: Map<string, VersionInfo[]>,
   retention: RetentionState,
 ): Promise<BatchOutcome> {
-  const problems: Problem[] = [];
-  const add = (object: string | null, reason: Reason, detail: string) =>
-    problems.push({ stream, batch_no: b.batch_no, object, reason, detail });
+  // The steps below overlap (S3 reads, lock reads, the hot rows' leaf hashes, the content check on
+  // worker threads); each collects its own findings, reported in the order the steps are listed.
+  const part = (): [Problem[], Add] => {
+    const found: Problem[] = [];
+    return [found, (object, reason, detail) => found.push({ stream, batch_no: b.batch_no, object, reason, detail })];
+  };
+  const [manifestRead, addManifestRead] = part();
+  const [dataRead, addDataRead] = part();
+  const [content, add] = part();
+  const [dataLock, addDataLock] = part();
+  const [manifestLock, addManifestLock] = part();
 
-  const read = async (key: string, versionId: string): Promise<Buffer | undefined> => {
+  const read = async (key: string, versionId: string, add: Add): Promise<Buffer | undefined> => {
     const list = versions.get(key) ?? [];
     const latest = list.find((v) => v.isLatest);
     if (latest?.isDeleteMarker) add(key, 'delete_marker', `a delete marker hides sealed version ${versionId} from plain reads`);
@@ -223,32 +244,43 @@ async function verifyBatch(
     }
   };
 
-  const manifestBytes = await read(b.manifest_key, b.manifest_version_id!);
-  const dataBytes = await read(b.data_key, b.data_version_id!);
+  const held = retention.held.has(b.batch_no);
+  const locks = Promise.all([
+    checkLock(deps, b, b.data_key, b.data_version_id!, held, addDataLock),
+    checkLock(deps, b, b.manifest_key, b.manifest_version_id!, held, addManifestLock),
+  ]);
+  // Purged hot rows were removed through the audited path: the archive alone is checked.
+  const hot = retention.purged.has(b.batch_no) ? undefined : readHotLeaves(deps, stream, b);
+  // Awaited below; until then a failure must not surface as an unhandled rejection.
+  for (const p of [locks, hot]) p?.catch(() => {});
+
+  const [manifestBytes, dataBytes] = await Promise.all([
+    read(b.manifest_key, b.manifest_version_id!, addManifestRead),
+    read(b.data_key, b.data_version_id!, addDataRead),
+  ]);
   let manifest: Manifest | undefined;
   let manifestSha: string | undefined;
-  let lines: Buffer[] | undefined;
+  let checked: BatchCheck | undefined;
   if (manifestBytes) {
     manifestSha = sha256(manifestBytes).toString('hex');
     if (manifestSha !== b.manifest_sha256!.toString('hex')) {
       add(b.manifest_key, 'content_changed', `manifest sha256 ${manifestSha}, registry recorded ${b.manifest_sha256!.toString('hex')}`);
     }
-    const checked = checkBatchBytes(manifestBytes, dataBytes);
+    checked = await checker.check(manifestBytes, dataBytes);
     for (const f of checked.findings) add(f.object === 'data' ? b.data_key : b.manifest_key, f.reason, f.detail);
     manifest = checked.manifest;
-    lines = checked.lines;
     if (manifest) compareWithRegistry(manifest, b, stream, add);
   }
-  if (dataBytes && b.data_sha256 && sha256(dataBytes).toString('hex') !== b.data_sha256.toString('hex') && !manifestBytes) {
+  if (!manifestBytes && dataBytes && b.data_sha256 && sha256(dataBytes).toString('hex') !== b.data_sha256.toString('hex')) {
     add(b.data_key, 'content_changed', `data object sha256 differs from the registry's ${b.data_sha256.toString('hex')}`);
   }
-  // Purged hot rows were removed through the audited path: the archive alone is checked.
-  if (lines && !retention.purged.has(b.batch_no)) await compareHotRows(deps, stream, b, lines, add);
-  const held = retention.held.has(b.batch_no);
-  await checkLock(deps, b, b.data_key, b.data_version_id!, held, add);
-  await checkLock(deps, b, b.manifest_key, b.manifest_version_id!, held, add);
-  return { batch: b, problems, ...(manifest ? { manifest } : {}), ...(manifestSha ? { manifestSha } : {}), events: lines?.length ?? 0 };
+  if (checked?.lines && checked.leaves && hot) await compareHotRows(deps, stream, b, checked.lines, checked.leaves, await hot, add);
+  await locks;
+  const problems = [...manifestRead, ...dataRead, ...content, ...dataLock, ...manifestLock];
+  return { batch: b, problems, ...(manifest ? { manifest } : {}), ...(manifestSha ? { manifestSha } : {}), events: checked?.lines?.count ?? 0 };
 }
+
+type Add = (object: string | null, reason: Reason, detail: string) => void;
 
 function compareWithRegistry(
   m: Manifest,
@@ -279,19 +311,23 @@ async function compareHotRows(
   deps: VerifyDeps,
   stream: StreamId,
   b: BatchRow,
-  lines: Buffer[],
-  add: (object: string | null, reason: Reason, detail: string) => void,
+  lines: BatchLines,
+  leaves: Buffer,
+  hotLeaves: Buffer,
+  add: Add,
 ): Promise<void> {
-  if (await hotRowsMatch(deps, stream, b, lines)) return;
+  // The usual case, checked cheaply: the hot rows are the sealed lines in the same order.
+  if (hotLeaves.equals(leaves)) return;
   const rows = await readWindow(deps.pool, stream, b.first, b.last);
   const byId = new Map(rows.map((r) => [r.event_id, r]));
   const seen = new Set<string>();
-  lines.forEach((line, i) => {
+  for (let i = 0; i < lines.count; i++) {
+    const line = lines.line(i);
     let id: string;
     try {
       id = (JSON.parse(line.toString('utf8')) as { event_id: string }).event_id;
     } catch {
-      return; // an unparseable line already changed the root: reported as content_changed
+      continue; // an unparseable line already changed the root: reported as content_changed
     }
     seen.add(id);
     const row = byId.get(id);
@@ -300,7 +336,7 @@ async function compareHotRows(
     } else if (!row.canonical.equals(line)) {
       add(b.data_key, 'content_changed', `hot row of event ${id} (line ${i + 1}) differs from the sealed line`);
     }
-  });
+  }
   for (const r of rows) {
     if (!seen.has(r.event_id)) {
       add(b.data_key, 'content_changed', `Postgres holds event ${r.event_id} inside the sealed window, but the batch does not`);
@@ -309,26 +345,20 @@ async function compareHotRows(
 }
 
 /**
- * The usual case, checked cheaply: the hot rows of the window are the sealed lines, byte for byte
- * and in the same (txid, seq) order. Only when they are not does compareHotRows parse lines to
- * name the events that differ.
+ * The leaf hashes of the hot rows of a batch's window, in (txid, seq) order, computed by Postgres
+ * next to the rows: 32 bytes a row cross the wire instead of the row, and one comparison with the
+ * sealed lines' leaf hashes covers the batch. Equal leaf hashes are equal bytes as surely as the
+ * Merkle root binds the lines at all (SHA-256 collision resistance); when they differ,
+ * compareHotRows reads and parses the rows to name the events that differ.
  */
-async function hotRowsMatch(deps: VerifyDeps, stream: StreamId, b: BatchRow, lines: Buffer[]): Promise<boolean> {
-  const client = await deps.pool.connect();
-  let i = 0;
-  let same = true;
-  try {
-    await streamWindow(client, stream, b.first, b.last, 5_000, (rows) => {
-      for (const r of rows) {
-        if (!same) return;
-        const line = lines[i++];
-        if (!line || !r.canonical.equals(line)) same = false;
-      }
-    });
-  } finally {
-    client.release();
-  }
-  return same && i === lines.length;
+function readHotLeaves(deps: VerifyDeps, stream: StreamId, b: BatchRow): Promise<Buffer> {
+  return readWindowLeafHashes(deps.pool, {
+    ...stream,
+    first_txid: b.first.txid.toString(),
+    first_seq: b.first.seq.toString(),
+    last_txid: b.last.txid.toString(),
+    last_seq: b.last.seq.toString(),
+  });
 }
 
 async function checkLock(

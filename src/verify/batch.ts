@@ -1,62 +1,40 @@
-import { DataObjectError, parseDataObject, sha256 } from '../archive/batchfile.js';
 import { decodeManifest, ManifestError, type Manifest } from '../archive/manifest.js';
-import { leafDigest, RootBuilder } from '../merkle/index.js';
-import type { Reason } from './problems.js';
+import { checkDataObject, type BatchLines, type ContentFinding } from './data.js';
 
-export interface ContentFinding {
-  object: 'data' | 'manifest';
-  reason: Reason;
-  detail: string;
+export { BatchLines, type ContentFinding } from './data.js';
+
+export interface BatchCheck {
+  /** The parsed manifest, when it is readable. */
+  manifest?: Manifest;
+  /** SHA-256 (hex) of the data object's bytes, whenever they were given with a readable manifest. */
+  dataSha256?: string;
+  /** The data object's lines, when it decompressed and split into lines. */
+  lines?: BatchLines;
+  /** With lines: leafHash() of each line, concatenated in line order (32 bytes each). */
+  leaves?: Buffer;
+  findings: ContentFinding[];
 }
 
 /**
  * Check one batch from its bytes alone: the manifest parses and is canonical, the data object's
  * SHA-256 and size match the manifest, its lines rebuild the manifest's RFC 6962 root and count.
- * Shared by `verify` (bytes from S3) and the offline bundle verifier. Returns the parsed manifest
- * (when readable) and the lines, so callers can go on to chain and hot-row checks.
+ * Shared by `verify` (bytes from S3) and the offline bundle verifier, which run it through
+ * BatchChecker (threads.ts) to spread the hashing over worker threads. Returns the parsed manifest
+ * (when readable), the lines and their leaf hashes, so callers can go on to chain, hot-row and
+ * event checks.
  */
-export function checkBatchBytes(
-  manifestBytes: Buffer,
-  dataBytes: Buffer | undefined,
-): { manifest?: Manifest; lines?: Buffer[]; findings: ContentFinding[] } {
-  const findings: ContentFinding[] = [];
-  let manifest: Manifest;
+export function checkBatchBytes(manifestBytes: Buffer, dataBytes: Buffer | undefined): BatchCheck {
+  const decoded = decodeBatchManifest(manifestBytes);
+  if (!decoded.manifest || !dataBytes) return decoded;
+  return { manifest: decoded.manifest, ...checkDataObject(decoded.manifest, dataBytes) };
+}
+
+/** The manifest half of checkBatchBytes: the manifest, or the finding that it is unreadable. */
+export function decodeBatchManifest(manifestBytes: Buffer): { manifest?: Manifest; findings: ContentFinding[] } {
   try {
-    manifest = decodeManifest(manifestBytes);
+    return { manifest: decodeManifest(manifestBytes), findings: [] };
   } catch (e) {
     if (!(e instanceof ManifestError)) throw e;
-    findings.push({ object: 'manifest', reason: 'content_changed', detail: e.message });
-    return { findings };
+    return { findings: [{ object: 'manifest', reason: 'content_changed', detail: e.message }] };
   }
-  if (!dataBytes) return { manifest, findings };
-  const digest = sha256(dataBytes).toString('hex');
-  if (digest !== manifest.data.sha256 || dataBytes.length !== manifest.data.bytes) {
-    findings.push({
-      object: 'data',
-      reason: 'content_changed',
-      detail: `data object sha256 ${digest} (${dataBytes.length} bytes), manifest says ${manifest.data.sha256} (${manifest.data.bytes} bytes)`,
-    });
-  }
-  let lines: Buffer[];
-  try {
-    lines = parseDataObject(dataBytes);
-  } catch (e) {
-    if (!(e instanceof DataObjectError)) throw e;
-    findings.push({ object: 'data', reason: 'content_changed', detail: e.message });
-    return { manifest, findings };
-  }
-  if (lines.length !== manifest.tree.size) {
-    findings.push({
-      object: 'data',
-      reason: 'content_changed',
-      detail: `data object has ${lines.length} lines, manifest tree size is ${manifest.tree.size}`,
-    });
-  }
-  const tree = new RootBuilder();
-  for (const l of lines) tree.addDigest(leafDigest(l));
-  const root = tree.root().toString('hex');
-  if (root !== manifest.tree.root) {
-    findings.push({ object: 'data', reason: 'content_changed', detail: `lines give root ${root}, manifest says ${manifest.tree.root}` });
-  }
-  return { manifest, lines, findings };
 }

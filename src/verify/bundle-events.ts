@@ -81,21 +81,21 @@ export function checkBundleEvents(
     } catch (e) {
       add(bundle.events.proofs, 'proof_invalid', (e as Error).message);
     }
-    const sealed = batch.lines?.[proof.leaf_index];
+    const sealed = batch.lines && proof.leaf_index < batch.lines.count ? batch.lines.line(proof.leaf_index) : undefined;
     if (batch.lines && (!sealed || !sealed.equals(line))) add(bundle.events.listing, 'content_changed', `differs from line ${proof.leaf_index + 1} of the batch`);
   }
   for (const [id, b] of batches) {
     if (!b.intact) continue; // a changed data object is already a finding; its lines prove nothing
     const [namespace, retention_class, no] = id.split('/');
-    b.lines?.forEach((line, i) => {
-      if (listed.has(`${id}/${i}`)) return;
+    for (let i = 0; i < (b.lines?.count ?? 0); i++) {
+      if (listed.has(`${id}/${i}`)) continue;
       let event: Record<string, unknown>;
       try {
-        event = JSON.parse(line.toString('utf8')) as Record<string, unknown>;
+        event = JSON.parse(b.lines!.line(i).toString('utf8')) as Record<string, unknown>;
       } catch {
-        return; // an unparseable line changed the batch's root: already a finding
+        continue; // an unparseable line changed the batch's root: already a finding
       }
-      if (!matches(bundle.selection, event)) return;
+      if (!matches(bundle.selection, event)) continue;
       problems.push({
         stream: { namespace: namespace!, retention_class: retention_class! },
         batch_no: Number(no),
@@ -103,7 +103,7 @@ export function checkBundleEvents(
         reason: 'missing',
         detail: `event ${String(event.event_id)} (line ${i + 1} of the batch) matches the selection but is not listed`,
       });
-    });
+    }
   }
   return eventLines.length;
 }

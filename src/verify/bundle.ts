@@ -8,9 +8,10 @@ import { decodeKeyDocument, type PublishedKey } from '../checkpoint/keys.js';
 import { checkTimestamp } from '../checkpoint/timestamp.js';
 import type { StreamId } from '../db/batches.js';
 import { bundleSchema, objectPath, type Bundle, type LockRecord } from '../export/format.js';
-import { checkBatchBytes } from './batch.js';
+import type { BatchLines } from './batch.js';
 import { checkBundleEvents } from './bundle-events.js';
 import type { Problem, Reason, VerifyReport } from './problems.js';
+import { BatchChecker } from './threads.js';
 
 export interface BundleReport extends VerifyReport {
   /** The checkpoint the bundle is anchored to, when its signature verified. */
@@ -32,7 +33,7 @@ export class BundleError extends Error {
 /** Where a batch's bytes were found; what the event checks need. */
 export interface BundleBatch {
   manifest?: Manifest;
-  lines?: Buffer[];
+  lines?: BatchLines;
   /** The data object matched its manifest: its lines can be trusted for the completeness check. */
   intact: boolean;
 }
@@ -44,7 +45,7 @@ export interface BundleBatch {
  * expected link that is absent is its own finding. Throws BundleError only when `dir` is not a
  * bundle at all (no bundle.json); everything else is a finding.
  */
-export function verifyBundle(dir: string, opts: { trustedKeys?: PublishedKey[] } = {}): BundleReport {
+export async function verifyBundle(dir: string, opts: { trustedKeys?: PublishedKey[] } = {}): Promise<BundleReport> {
   const report: BundleReport = {
     ok: false,
     batches_checked: 0,
@@ -109,65 +110,60 @@ export function verifyBundle(dir: string, opts: { trustedKeys?: PublishedKey[] }
   }
   for (const k of bundle.keys) checkLock(k.lock, k.key, null, none, report.problems);
 
+  // Batch checks run on worker threads: every batch is read and queued first, then judged in chain
+  // order as its check comes back, so findings are added in the same order as one by one.
+  const checker = new BatchChecker();
+  checker.start();
   const batches = new Map<string, BundleBatch>();
   const checkedIds: string[] = [];
-  for (const s of bundle.streams) {
-    report.streams_checked++;
-    const stream = streamOf(s);
-    const head = checkpoint?.heads.find((h) => h.namespace === s.namespace && h.retention_class === s.retention_class);
-    if (checkpoint && !head) cpProblemFor(stream, 'missing', `the checkpoint names no head for ${s.namespace}/${s.retention_class}`);
-    const headNo = head?.batch_no ?? s.head_batch_no;
-    const listed = new Map(s.batches.map((b) => [b.batch_no, b]));
-    const firstNo = Math.min(...s.batches.map((b) => b.batch_no), headNo);
-    // The last batch actually present: absent batches after it are a cut tail, before it a hole.
-    let lastPresent = 0;
-    for (let n = firstNo; n <= headNo; n++) if (read(objectPath(manifestKey(stream, n)))) lastPresent = n;
-    let prevSha: string | undefined;
-    for (let n = firstNo; n <= headNo; n++) {
-      report.batches_checked++;
-      checkedIds.push(`${s.namespace}/${s.retention_class}/${n}`);
-      const add = (object: string | null, reason: Reason, detail: string) => report.problems.push({ stream, batch_no: n, object, reason, detail });
-      const mKey = manifestKey(stream, n);
-      const mBytes = read(objectPath(mKey));
-      const entry = listed.get(n);
-      if (!mBytes) {
-        add(mKey, n > lastPresent ? 'truncated' : 'missing', n > lastPresent ? `batch ${n} is absent, but the checkpoint names batch ${headNo} as the head` : `batch ${n} is absent from the chain`);
-        prevSha = undefined;
-        continue;
+  try {
+    const plans = bundle.streams.map((s) => planStream(s));
+    for (const { s, stream, head, headNo, lastPresent, steps } of plans) {
+      report.streams_checked++;
+      if (checkpoint && !head) cpProblemFor(stream, 'missing', `the checkpoint names no head for ${s.namespace}/${s.retention_class}`);
+      let prevSha: string | undefined;
+      for (const { n, firstNo, mKey, dKey, entry, present } of steps) {
+        report.batches_checked++;
+        checkedIds.push(`${s.namespace}/${s.retention_class}/${n}`);
+        const add = (object: string | null, reason: Reason, detail: string) => report.problems.push({ stream, batch_no: n, object, reason, detail });
+        if (!present) {
+          add(mKey, n > lastPresent ? 'truncated' : 'missing', n > lastPresent ? `batch ${n} is absent, but the checkpoint names batch ${headNo} as the head` : `batch ${n} is absent from the chain`);
+          prevSha = undefined;
+          continue;
+        }
+        if (present.dataMissing) add(dKey, 'missing', 'the data object listed in bundle.json is not in the bundle');
+        const checked = await present.check;
+        for (const f of checked.findings) add(f.object === 'data' ? dKey : mKey, f.reason, f.detail);
+        const sha = present.sha;
+        const m = checked.manifest;
+        if (m && (m.batch_no !== n || m.stream.namespace !== s.namespace || m.stream.retention_class !== s.retention_class)) {
+          add(mKey, 'reordered', `manifest names ${m.stream.namespace}/${m.stream.retention_class} batch ${m.batch_no}, found at batch ${n}`);
+        }
+        const recorded = entry?.manifest.sha256;
+        const changed = recorded !== undefined && recorded !== sha;
+        if (changed) add(mKey, 'content_changed', `manifest sha256 ${sha}, sealed as ${recorded}`);
+        if (m && n > firstNo && prevSha !== undefined && m.prev_manifest_sha256 !== prevSha) {
+          add(mKey, 'chain_broken', `names previous manifest ${m.prev_manifest_sha256 ?? 'null'}, but batch ${n - 1}'s manifest is ${prevSha}`);
+        }
+        if (m && n === 1 && m.prev_manifest_sha256 !== null) add(mKey, 'chain_broken', 'batch 1 names a predecessor');
+        if (head && n === headNo && sha !== head.manifest_sha256 && !changed) {
+          add(mKey, 'chain_broken', `manifest sha256 ${sha}, the signed checkpoint names ${head.manifest_sha256}`);
+        }
+        if (entry && m) {
+          checkLock(entry.manifest.lock, mKey, m, stream, report.problems, n);
+          if (entry.data) checkLock(entry.data.lock, dKey, m, stream, report.problems, n);
+        }
+        batches.set(`${s.namespace}/${s.retention_class}/${n}`, {
+          ...(m ? { manifest: m } : {}),
+          ...(checked.lines ? { lines: checked.lines } : {}),
+          intact: checked.findings.length === 0,
+        });
+        // A changed manifest is reported once: its successor is judged against the sealed digest.
+        prevSha = changed ? recorded : sha;
       }
-      const dKey = dataKey(stream, n);
-      const wantsData = entry?.data !== null && entry?.data !== undefined;
-      const dBytes = wantsData ? read(objectPath(dKey)) : undefined;
-      if (wantsData && !dBytes) add(dKey, 'missing', 'the data object listed in bundle.json is not in the bundle');
-      const checked = checkBatchBytes(mBytes, dBytes);
-      for (const f of checked.findings) add(f.object === 'data' ? dKey : mKey, f.reason, f.detail);
-      const sha = sha256(mBytes).toString('hex');
-      const m = checked.manifest;
-      if (m && (m.batch_no !== n || m.stream.namespace !== s.namespace || m.stream.retention_class !== s.retention_class)) {
-        add(mKey, 'reordered', `manifest names ${m.stream.namespace}/${m.stream.retention_class} batch ${m.batch_no}, found at batch ${n}`);
-      }
-      const recorded = entry?.manifest.sha256;
-      const changed = recorded !== undefined && recorded !== sha;
-      if (changed) add(mKey, 'content_changed', `manifest sha256 ${sha}, sealed as ${recorded}`);
-      if (m && n > firstNo && prevSha !== undefined && m.prev_manifest_sha256 !== prevSha) {
-        add(mKey, 'chain_broken', `names previous manifest ${m.prev_manifest_sha256 ?? 'null'}, but batch ${n - 1}'s manifest is ${prevSha}`);
-      }
-      if (m && n === 1 && m.prev_manifest_sha256 !== null) add(mKey, 'chain_broken', 'batch 1 names a predecessor');
-      if (head && n === headNo && sha !== head.manifest_sha256 && !changed) {
-        add(mKey, 'chain_broken', `manifest sha256 ${sha}, the signed checkpoint names ${head.manifest_sha256}`);
-      }
-      if (entry && m) {
-        checkLock(entry.manifest.lock, mKey, m, stream, report.problems, n);
-        if (entry.data) checkLock(entry.data.lock, dKey, m, stream, report.problems, n);
-      }
-      batches.set(`${s.namespace}/${s.retention_class}/${n}`, {
-        ...(m ? { manifest: m } : {}),
-        ...(checked.lines ? { lines: checked.lines } : {}),
-        intact: checked.findings.length === 0,
-      });
-      // A changed manifest is reported once: its successor is judged against the sealed digest.
-      prevSha = changed ? recorded : sha;
     }
+  } finally {
+    await checker.close();
   }
   report.events_checked = checkBundleEvents(bundle, read, batches, new Set(checkedIds), report.problems);
   report.problems.sort(
@@ -199,6 +195,36 @@ export function verifyBundle(dir: string, opts: { trustedKeys?: PublishedKey[] }
 
   function cpProblemFor(stream: StreamId, reason: Reason, detail: string) {
     report.problems.push({ stream, batch_no: null, object: bundle.checkpoint.key, reason, detail });
+  }
+
+  /** Read one stream's batches from the chain's first listed batch to its head, queueing their checks. */
+  function planStream(s: Bundle['streams'][number]) {
+    const stream = streamOf(s);
+    const head = checkpoint?.heads.find((h) => h.namespace === s.namespace && h.retention_class === s.retention_class);
+    const headNo = head?.batch_no ?? s.head_batch_no;
+    const listed = new Map(s.batches.map((b) => [b.batch_no, b]));
+    const firstNo = Math.min(...s.batches.map((b) => b.batch_no), headNo);
+    // The last batch actually present: absent batches after it are a cut tail, before it a hole.
+    let lastPresent = 0;
+    const steps = [];
+    for (let n = firstNo; n <= headNo; n++) {
+      const mKey = manifestKey(stream, n);
+      const dKey = dataKey(stream, n);
+      const entry = listed.get(n);
+      const mBytes = read(objectPath(mKey));
+      if (!mBytes) {
+        steps.push({ n, firstNo, mKey, dKey, entry, present: undefined });
+        continue;
+      }
+      lastPresent = n;
+      const wantsData = entry?.data !== null && entry?.data !== undefined;
+      const dBytes = wantsData ? read(objectPath(dKey)) : undefined;
+      const present = { sha: sha256(mBytes).toString('hex'), dataMissing: wantsData && !dBytes, check: checker.check(mBytes, dBytes) };
+      // Judged later, in order: keep an early failure from being reported as unhandled meanwhile.
+      present.check.catch(() => {});
+      steps.push({ n, firstNo, mKey, dKey, entry, present });
+    }
+    return { s, stream, head, headNo, lastPresent, steps };
   }
 }
 

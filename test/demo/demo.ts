@@ -154,7 +154,7 @@ async function run(env: Record<string, string>): Promise<number> {
     const ex = await exportBundle({ pool, store, clock: systemClock, logger, schedule, maxEventBytes: 65536 }, { actor: sample.actor_id }, out, { id: 'demo-examiner', type: 'user' });
     say(`${ex.events} event(s) from ${ex.batches} batch(es); the export itself is audit event ${ex.audit_event_id}`);
     head(`wormseal verify-bundle ${out} (no database, no S3)`);
-    const vb = verifyBundle(out);
+    const vb = await verifyBundle(out);
     for (const p of vb.problems) say(formatProblem(p));
     say(`${vb.batches_valid}/${vb.batches_checked} batches valid, ${vb.events_checked} event(s) checked: ${vb.ok ? 'VERIFIED' : 'NOT VERIFIED'}`);
     return vb.ok && pv.ok ? 0 : 1;

@@ -159,7 +159,7 @@ describe('examiner toolkit: checkpoints, proofs, bundles', () => {
     const listed = readFileSync(join(byActor, 'events.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(listed).toHaveLength(11); // 7 of the first 14 and the 4 later ones
     expect(listed.every((e) => e.actor.id === 'u_ana')).toBe(true);
-    expect(verifyBundle(byActor).problems).toEqual([]);
+    expect((await verifyBundle(byActor)).problems).toEqual([]);
   });
 
   describe('tamper corpus on the exported bundle', () => {
@@ -176,10 +176,10 @@ describe('examiner toolkit: checkpoints, proofs, bundles', () => {
       const lines = gunzipSync(readFileSync(p)).toString('utf8').split('\n').slice(0, -1);
       writeFileSync(p, gzipSync(edit(lines).join('\n') + '\n'));
     };
-    const findings = (r: ReturnType<typeof verifyBundle>) => [...new Set(r.problems.map((p) => `${p.reason}@${p.batch_no}`))].sort();
+    const findings = (r: Awaited<ReturnType<typeof verifyBundle>>) => [...new Set(r.problems.map((p) => `${p.reason}@${p.batch_no}`))].sort();
 
-    it('the untouched copy verifies', () => {
-      expect(variant('none', () => {}).problems).toEqual([]);
+    it('the untouched copy verifies', async () => {
+      expect((await variant('none', () => {})).problems).toEqual([]);
     });
 
     it.each([
@@ -191,15 +191,15 @@ describe('examiner toolkit: checkpoints, proofs, bundles', () => {
         const p = join(d, objectPath(dataKey(pay, 2)));
         writeFileSync(p, Buffer.concat([readFileSync(p), gzipSync('{"forged":true}\n')]));
       }],
-    ])('%s: content_changed on the data object', (name, mutate) => {
-      const r = variant(name.replace(/ /g, '-'), mutate);
+    ])('%s: content_changed on the data object', async (name, mutate) => {
+      const r = await variant(name.replace(/ /g, '-'), mutate);
       expect(r.ok).toBe(false);
       expect(r.problems.filter((p) => p.reason !== 'content_changed')).toEqual([]);
       expect(r.problems.some((p) => p.batch_no === 2 && p.object === dataKey(pay, 2))).toBe(true);
     });
 
-    it('manifest field edited: content_changed on that manifest only', () => {
-      const r = variant('manifest-field', (d) => {
+    it('manifest field edited: content_changed on that manifest only', async () => {
+      const r = await variant('manifest-field', (d) => {
         const p = join(d, objectPath(manifestKey(pay, 3)));
         const m = decodeManifest(readFileSync(p));
         writeFileSync(p, canonicalBytes({ ...m, sealed_at: '2020-01-01T00:00:00.000Z' }));
@@ -208,28 +208,28 @@ describe('examiner toolkit: checkpoints, proofs, bundles', () => {
       expect(r.problems[0]!.object).toBe(manifestKey(pay, 3));
     });
 
-    it('a batch removed: missing; two consecutive batches removed: two findings; the last one removed: truncated', () => {
+    it('a batch removed: missing; two consecutive batches removed: two findings; the last one removed: truncated', async () => {
       const rm = (d: string, n: number) => rmSync(join(d, objectPath(manifestKey(pay, n))).replace(/manifest\.json$/, ''), { recursive: true });
-      expect(findings(variant('one-batch', (d) => rm(d, 3)))).toEqual(['missing@3']);
-      const two = variant('two-batches', (d) => (rm(d, 3), rm(d, 4)));
+      expect(findings(await variant('one-batch', (d) => rm(d, 3)))).toEqual(['missing@3']);
+      const two = await variant('two-batches', (d) => (rm(d, 3), rm(d, 4)));
       expect(findings(two)).toEqual(['missing@3', 'missing@4']);
       expect(two.batches_valid).toBe(7);
       // Timelines for the HTML report: the batches the bundle holds; the removed ones only as findings.
       const pays = two.streams.find((x) => x.stream.retention_class === 'sox-7y')!.batches;
       expect(pays.map((b) => b.batch_no)).toEqual([1, 2, 5, 6, 7]);
       expect(pays.find((b) => b.batch_no === 2)).toMatchObject({ leaf_count: 3, state: 'valid' });
-      expect(findings(variant('tail', (d) => rm(d, 7)))).toEqual(['truncated@7']);
+      expect(findings(await variant('tail', (d) => rm(d, 7)))).toEqual(['truncated@7']);
     });
 
-    it('checkpoint signature altered, or signed by an unknown key: signature_invalid', () => {
+    it('checkpoint signature altered, or signed by an unknown key: signature_invalid', async () => {
       const cp = (d: string) => join(d, objectPath(bundle().checkpoint.key));
-      const altered = variant('cp-sig', (d) => {
+      const altered = await variant('cp-sig', (d) => {
         const text = readFileSync(cp(d), 'utf8');
         const at = text.length - 12; // inside the signature, past the 4-byte key id
         writeFileSync(cp(d), text.slice(0, at) + (text[at] === 'A' ? 'B' : 'A') + text.slice(at + 1));
       });
       expect(findings(altered)).toEqual(['signature_invalid@null']);
-      const forged = variant('cp-unknown', (d) => {
+      const forged = await variant('cp-unknown', (d) => {
         const body = parseNote(readFileSync(cp(d), 'utf8')).body;
         writeFileSync(cp(d), signCheckpoint(decodeCheckpointBody(body), newKey().key));
       });
@@ -238,8 +238,8 @@ describe('examiner toolkit: checkpoints, proofs, bundles', () => {
       expect(forged.checkpoint).toBeNull();
     });
 
-    it('a proof path edited: proof_invalid', () => {
-      const r = variant('proof', (d) => {
+    it('a proof path edited: proof_invalid', async () => {
+      const r = await variant('proof', (d) => {
         const p = join(d, 'proofs.ndjson');
         const lines = readFileSync(p, 'utf8').split('\n');
         const first = JSON.parse(lines[0]!);
@@ -250,8 +250,8 @@ describe('examiner toolkit: checkpoints, proofs, bundles', () => {
       expect(findings(r)).toEqual([`proof_invalid@${JSON.parse(readFileSync(join(bundleDir, 'proofs.ndjson'), 'utf8').split('\n')[0]!).batch_no}`]);
     });
 
-    it('a selected event dropped from the listing (with its proof and the count): missing', () => {
-      const r = variant('dropped-event', (d) => {
+    it('a selected event dropped from the listing (with its proof and the count): missing', async () => {
+      const r = await variant('dropped-event', (d) => {
         const drop = (f: string) => {
           const lines = readFileSync(join(d, f), 'utf8').split('\n');
           lines.splice(4, 1);
@@ -268,8 +268,8 @@ describe('examiner toolkit: checkpoints, proofs, bundles', () => {
       expect(r.problems[0]!.detail).toMatch(/matches the selection but is not listed/);
     });
 
-    it('a lock recorded weaker than COMPLIANCE: lock_weaker', () => {
-      const r = variant('lock', (d) => {
+    it('a lock recorded weaker than COMPLIANCE: lock_weaker', async () => {
+      const r = await variant('lock', (d) => {
         const b = bundle();
         b.streams.find((s) => s.retention_class === 'sox-7y')!.batches[0]!.data!.lock.mode = 'GOVERNANCE';
         writeFileSync(join(d, 'bundle.json'), JSON.stringify(b));
@@ -334,7 +334,7 @@ describe('examiner toolkit: checkpoints, proofs, bundles', () => {
     const ana = await runCli(['export', '--out', dir, '--actor', 'u_ana', '--json'], { env });
     expect(ana.code).toBe(0);
     expect(JSON.parse(ana.stdout).events).toBe(11);
-    expect(verifyBundle(dir).problems).toEqual([]);
+    expect((await verifyBundle(dir)).problems).toEqual([]);
   });
 
   it('doctor warns without a signing key and shows the published one with it; a bad key file is a config error', async () => {

@@ -52,7 +52,7 @@ describe('RFC 3161 time-stamps of checkpoints (local openssl TSA)', () => {
     const dir = join(tmp, 'bundle');
     const env = { ...h.env, WORMSEAL_SIGNING_KEY: pem };
     expect((await runCli(['export', '--out', dir, '--namespace', 'stamped'], { env })).code).toBe(0);
-    const ok = verifyBundle(dir);
+    const ok = await verifyBundle(dir);
     expect(ok.problems).toEqual([]);
     expect(ok.checkpoint?.timestamped_at).toBe(cp.timestamp!.gen_time);
 
@@ -61,7 +61,7 @@ describe('RFC 3161 time-stamps of checkpoints (local openssl TSA)', () => {
     cpSync(dir, forged, { recursive: true });
     const stampKey = (JSON.parse(readFileSync(join(dir, 'bundle.json'), 'utf8')) as Bundle).checkpoint_timestamp!.key;
     writeFileSync(join(forged, objectPath(stampKey)), await requestTimestamp(tsa.url, Buffer.from('something else\n')));
-    const bad = verifyBundle(forged);
+    const bad = await verifyBundle(forged);
     expect(bad.problems.map((p) => p.reason)).toEqual(['signature_invalid']);
     expect(bad.problems[0]!.detail).toMatch(/covers other data/);
   });
