@@ -59,69 +59,87 @@ const MAX_FIELDS = 64;
  * and get complete rows back. Throws on a malformed stream.
  */
 export class BinaryCopyParser {
-  private rest: Buffer = Buffer.alloc(0);
+  private rest: Buffer = EMPTY;
   private headerDone = false;
   private readonly row = new RowView(MAX_FIELDS);
   /** True once the trailer (field count -1) was read. */
   ended = false;
 
   push(chunk: Buffer, onRow: (row: RowView) => void): void {
-    const buf = this.rest.length > 0 ? Buffer.concat([this.rest, chunk]) : chunk;
     let pos = 0;
+    // A row cut by the chunk boundary is completed by joining the kept tail with just the start of
+    // the chunk (growing that start only for a long row), so the rest of the chunk is parsed in
+    // place: copying every chunk onto its predecessor's tail was a copy of the whole stream.
+    while (this.rest.length > 0 && pos < chunk.length && !this.ended) {
+      const rest = this.rest;
+      let n = Math.min(chunk.length - pos, JOIN_BYTES);
+      let joined: Buffer;
+      let end: number;
+      for (;;) {
+        joined = Buffer.concat([rest, chunk.subarray(pos, pos + n)]);
+        end = this.parse(joined, 0, onRow);
+        if (end > 0 || pos + n === chunk.length) break;
+        n = Math.min(chunk.length - pos, n * 4);
+      }
+      if (end === 0) {
+        this.rest = joined; // the whole chunk did not complete the row: wait for more
+        return;
+      }
+      if (end >= rest.length) {
+        pos += end - rest.length;
+        this.rest = EMPTY;
+      } else {
+        this.rest = Buffer.from(rest.subarray(end));
+      }
+    }
+    if (this.ended) return;
+    const end = this.parse(chunk, pos, onRow);
+    // Keep the unparsed tail as a copy: the chunk it came from can then be released.
+    this.rest = end < chunk.length ? Buffer.from(chunk.subarray(end)) : EMPTY;
+  }
+
+  /** Parse the header (once) and every complete row of `buf` from `pos`; the position after the last. */
+  private parse(buf: Buffer, pos: number, onRow: (row: RowView) => void): number {
     if (!this.headerDone) {
-      if (buf.length < 19) {
-        this.rest = buf;
-        return;
-      }
-      if (!buf.subarray(0, 11).equals(SIGNATURE)) throw new Error('binary COPY: bad signature');
-      const ext = buf.readUInt32BE(15);
-      if (buf.length < 19 + ext) {
-        this.rest = buf;
-        return;
-      }
-      pos = 19 + ext;
+      if (buf.length - pos < 19) return pos;
+      if (!buf.subarray(pos, pos + 11).equals(SIGNATURE)) throw new Error('binary COPY: bad signature');
+      const ext = buf.readUInt32BE(pos + 15);
+      if (buf.length - pos < 19 + ext) return pos;
+      pos += 19 + ext;
       this.headerDone = true;
     }
     const row = this.row;
     row.buf = buf;
     for (;;) {
-      if (this.ended || buf.length - pos < 2) break;
+      if (this.ended || buf.length - pos < 2) return pos;
       const start = pos;
       const n = buf.readInt16BE(pos);
       pos += 2;
       if (n === -1) {
         this.ended = true;
-        break;
+        return pos;
       }
       if (n < 0 || n > MAX_FIELDS) throw new Error(`binary COPY: a row of ${n} fields`);
-      let complete = true;
       for (let i = 0; i < n; i++) {
-        if (buf.length - pos < 4) {
-          complete = false;
-          break;
-        }
+        if (buf.length - pos < 4) return start;
         const len = buf.readInt32BE(pos);
         pos += 4;
         row.start[i] = pos;
         row.length[i] = len;
         if (len === -1) continue;
-        if (buf.length - pos < len) {
-          complete = false;
-          break;
-        }
+        if (buf.length - pos < len) return start;
         pos += len;
-      }
-      if (!complete) {
-        pos = start;
-        break;
       }
       row.count = n;
       onRow(row);
     }
-    // Keep the unparsed tail as a copy: the chunk it came from can then be released.
-    this.rest = pos < buf.length ? Buffer.from(buf.subarray(pos)) : Buffer.alloc(0);
   }
 }
+
+const EMPTY = Buffer.alloc(0);
+
+/** Bytes of a new chunk first joined to a cut row's tail: more than most rows need to complete. */
+const JOIN_BYTES = 16 * 1024;
 
 /** What copyOutBinary hands rows to. */
 export interface RowVisitor {
