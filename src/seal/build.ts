@@ -5,14 +5,15 @@ import type { RowView } from '../db/copy.js';
 import { pgTimestampMs, positionOf, SEAL_COLUMN, uuidText, visitWindow, type Position, type WindowToRead } from '../db/events.js';
 import type { PoolClient } from '../db/pool.js';
 import type { BatchIndexBuilder } from '../holds/keyindex.js';
-import { leafDigestAt, RootBuilder } from '../merkle/index.js';
+import { SealAlarmError } from './errors.js';
+import { sharedBlock, type LeafHasher } from './hasher.js';
 
 /**
  * Milliseconds spent per stage of sealing, summed over batches. Stages overlap (compression runs on
  * the thread pool while the next rows are read and hashed), so `read` and `compress` count only the
  * time the sealer waited for Postgres or for the compressor, not their own busy time. `rows` is the
- * sealer's own work per row: parsing it, hashing it into the tree, indexing its keys, queueing its
- * bytes for compression.
+ * sealer's own work per row: parsing it, indexing its keys, queueing its bytes for compression and
+ * hashing (both done on other threads; `compress` includes waiting for the last root).
  */
 export interface StageTimes {
   read: number;
@@ -46,8 +47,8 @@ export interface BuiltBatch {
 }
 
 /**
- * Step (b) of DESIGN 5 for a window: stream the rows in leaf order, hash each into the RFC 6962
- * root and feed it to the gzip writer, so only the compressed object is held. The same window
+ * Step (b) of DESIGN 5 for a window: stream the rows in leaf order into blocks of lines, each fed
+ * to the gzip writer and to `hasher` for the RFC 6962 root, so only the compressed object is held. The same window
  * always gives the same bytes (resume after a crash depends on it). `index` sees every row too
  * (the sealer's hold index). An empty next window gives count 0 and nothing else of use.
  */
@@ -57,9 +58,11 @@ export async function buildBatchData(
   window: WindowToRead,
   times: StageTimes,
   index: BatchIndexBuilder,
+  hasher: LeafHasher,
 ): Promise<BuiltBatch> {
   const C = SEAL_COLUMN;
-  const tree = new RootBuilder();
+  const tree = hasher.open();
+  let count = 0;
   const writer = new DataObjectWriter();
   const summary = new Summary();
   const lines = new LineBlock();
@@ -69,8 +72,8 @@ export async function buildBatchData(
     row(r: RowView) {
       const at = r.start[C.canonical]!;
       const length = r.length[C.canonical]!;
-      tree.addDigest(leafDigestAt(r.buf, at, length));
       lines.append(r.buf, at, length);
+      count++;
       const occurred = pgTimestampMs(r.buf, r.start[C.occurred_at]!);
       summary.add(r, occurred);
       index.addRaw(r, occurred);
@@ -78,7 +81,9 @@ export async function buildBatchData(
     async page() {
       const t = performance.now();
       times.rows += t - mark - (times.read - readAtMark);
-      await writer.write(lines.take());
+      const block = lines.take();
+      tree.add(block);
+      await writer.write(block);
       mark = performance.now();
       times.compress += mark - t;
       readAtMark = times.read;
@@ -87,23 +92,28 @@ export async function buildBatchData(
   try {
     await visitWindow(client, stream, window, visitor, PAGE_SIZE, (ms) => (times.read += ms));
     const t = performance.now();
-    const data = await writer.finish();
+    const [data, hashed] = await Promise.all([writer.finish(), tree.root()]);
     times.compress += performance.now() - t;
-    return { data, dataSha256: sha256(data), root: tree.root(), count: tree.size, ...summary.result() };
+    // Canonical bytes hold no LF, so the hasher, splitting blocks as a verifier splits the object,
+    // sees one line per row; anything else would seal a root that no verifier could reproduce.
+    if (hashed.count !== count) throw new SealAlarmError(`the window's ${count} rows made ${hashed.count} lines`);
+    return { data, dataSha256: sha256(data), root: hashed.root, count, ...summary.result() };
   } catch (e) {
     writer.destroy();
+    tree.drop();
     throw e;
   }
 }
 
 /** The lines of one page, each followed by LF, in one growing buffer: a block for DataObjectWriter. */
 class LineBlock {
-  private buf = Buffer.allocUnsafe(4 * 1024 * 1024);
+  // Shared memory: the hasher thread reads the blocks in place.
+  private buf = sharedBlock(4 * 1024 * 1024);
   private used = 0;
 
   append(src: Buffer, start: number, length: number): void {
     if (this.used + length + 1 > this.buf.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(2 * this.buf.length, this.used + length + 1));
+      const bigger = sharedBlock(Math.max(2 * this.buf.length, this.used + length + 1));
       this.buf.copy(bigger, 0, 0, this.used);
       this.buf = bigger;
     }
@@ -116,7 +126,7 @@ class LineBlock {
   take(): Buffer {
     const block = this.buf.subarray(0, this.used);
     // Sized from this page: pages are alike, and memory outside the heap drives the GC too.
-    this.buf = Buffer.allocUnsafe(Math.max(64 * 1024, Math.ceil(this.used * 1.25)));
+    this.buf = sharedBlock(Math.max(64 * 1024, Math.ceil(this.used * 1.25)));
     this.used = 0;
     return block;
   }

@@ -22,6 +22,7 @@ import { retainUntilFor } from '../retention/duration.js';
 import type { RetentionClass } from '../retention/schedule.js';
 import { addStageTimes, buildBatchData, emptyStageTimes, type BuiltBatch, type StageTimes } from './build.js';
 import { SealAlarmError, UnsafeBucketError } from './errors.js';
+import { LeafHasher } from './hasher.js';
 import { ensureLock, putOnce } from './objects.js';
 import type { SealDeps } from './deps.js';
 
@@ -92,10 +93,15 @@ export async function sealAll(deps: SealDeps, opts: { namespace?: string } = {})
   // uploads with another's reading, hashing and compressing.
   const streams = await listStreams(pool, opts.namespace);
   let next = 0;
+  const hasher = new LeafHasher();
   const worker = async () => {
-    while (next < streams.length) await sealStream(deps, streams[next++]!, horizon, report);
+    while (next < streams.length) await sealStream(deps, hasher, streams[next++]!, horizon, report);
   };
-  await Promise.all(Array.from({ length: Math.min(deps.config.concurrency ?? 1, streams.length) }, worker));
+  try {
+    await Promise.all(Array.from({ length: Math.min(deps.config.concurrency ?? 1, streams.length) }, worker));
+  } finally {
+    await hasher.close();
+  }
   const order = (a: StreamId, b: StreamId) =>
     a.namespace.localeCompare(b.namespace) || a.retention_class.localeCompare(b.retention_class);
   report.batches.sort((a, b) => order(a.stream, b.stream) || a.batch_no - b.batch_no);
@@ -114,7 +120,7 @@ export async function sealAll(deps: SealDeps, opts: { namespace?: string } = {})
 }
 
 /** Every ready batch of one stream, under its advisory lock; results and failures go to `report`. */
-async function sealStream(deps: SealDeps, stream: StreamId, horizon: bigint, report: SealReport): Promise<void> {
+async function sealStream(deps: SealDeps, hasher: LeafHasher, stream: StreamId, horizon: bigint, report: SealReport): Promise<void> {
   const client = await deps.pool.connect();
   let locked = false;
   try {
@@ -126,7 +132,7 @@ async function sealStream(deps: SealDeps, stream: StreamId, horizon: bigint, rep
     }
     for (;;) {
       const times = emptyStageTimes();
-      const sealed = await sealNextBatch(deps, client, stream, horizon, times).finally(() => addStageTimes(report.stage_ms, times));
+      const sealed = await sealNextBatch(deps, hasher, client, stream, horizon, times).finally(() => addStageTimes(report.stage_ms, times));
       if (!sealed) break;
       report.batches.push(sealed);
     }
@@ -155,6 +161,7 @@ class BatchError extends Error {
 
 async function sealNextBatch(
   deps: SealDeps,
+  hasher: LeafHasher,
   client: PoolClient,
   stream: StreamId,
   horizon: bigint,
@@ -167,7 +174,7 @@ async function sealNextBatch(
   if (head?.state === 'pending') {
     deps.logger.info(`resuming pending batch ${streamName(stream)} #${head.batch_no}`);
     return attributed(head.batch_no, async () => {
-      const built = await buildBatchData(client, stream, { first: head.first, last: head.last }, times, index);
+      const built = await buildBatchData(client, stream, { first: head.first, last: head.last }, times, index, hasher);
       return completeBatch(deps, client, stream, head, cls, true, times, built, index);
     });
   }
@@ -176,7 +183,7 @@ async function sealNextBatch(
   // pending record that claims the window still comes before any upload, so a crash at any point
   // leaves either nothing or a pending batch whose window rebuilds the same bytes.
   const built = await attributed(batchNo, () =>
-    buildBatchData(client, stream, { after: head?.last, horizon, limit: config.batchSize }, times, index),
+    buildBatchData(client, stream, { after: head?.last, horizon, limit: config.batchSize }, times, index, hasher),
   );
   if (built.count === 0) return undefined;
   const sealedAt = clock.now();

@@ -123,7 +123,7 @@ export class BatchChecker {
   }
 
   private spawn(): Slot {
-    const { url, execArgv } = workerEntry();
+    const { url, execArgv } = workerEntry(new URL('./batch-worker.js', import.meta.url));
     const worker = new Worker(url, { workerData: WORKER_DATA, ...(execArgv ? { execArgv } : {}) });
     const slot: Slot = { worker, task: undefined };
     worker.unref();
@@ -155,11 +155,11 @@ export class BatchChecker {
 }
 
 /**
- * The compiled worker (dist/) next to this module; when running from the TypeScript sources
- * (vitest), the .ts file loaded through tsx, a devDependency, as the tests run it.
+ * Where to start worker module `js` (a URL ending in .js, relative to a module of src/): the
+ * compiled file (dist/) when it exists; when running from the TypeScript sources (vitest), the .ts
+ * file loaded through tsx, a devDependency, as the tests run it.
  */
-function workerEntry(): { url: URL; execArgv?: string[] } {
-  const js = new URL('./batch-worker.js', import.meta.url);
+export function workerEntry(js: URL): { url: URL; execArgv?: string[] } {
   if (existsSync(fileURLToPath(js))) return { url: js };
   let tsx: string;
   try {
@@ -167,5 +167,5 @@ function workerEntry(): { url: URL; execArgv?: string[] } {
   } catch {
     throw new Error(`${fileURLToPath(js)} is missing: run npm run build (or install tsx to run from the TypeScript sources)`);
   }
-  return { url: new URL('./batch-worker.ts', import.meta.url), execArgv: ['--import', tsx] };
+  return { url: new URL(js.href.replace(/\.js$/, '.ts')), execArgv: ['--import', tsx] };
 }
