@@ -291,6 +291,10 @@ listen_addresses = '127.0.0.1'
 port = $PG_PORT
 unix_socket_directories = ''
 max_connections = 200
+# A server's cache, not the 128 MB default sized for the smallest machines: the sealer reads rows
+# soon after they were written, and they should still be in shared buffers, as on a production
+# server sized for its hot table.
+shared_buffers = 2GB
 fsync = off
 synchronous_commit = off
 full_page_writes = off
