@@ -3,12 +3,9 @@
  * the server must encode and the client decode, and a whole window streams in one statement.
  * Format: PostgreSQL docs, "COPY", section "Binary Format".
  */
-import copyStreams from 'pg-copy-streams';
 import type { PoolClient } from './pool.js';
 
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
-
-const READ_AHEAD_BYTES = 8 * 1024 * 1024;
 
 /**
  * One row of a binary COPY stream, as offsets into the bytes it was read from: no Buffer or string
@@ -65,53 +62,54 @@ export class BinaryCopyParser {
   /** True once the trailer (field count -1) was read. */
   ended = false;
 
-  push(chunk: Buffer, onRow: (row: RowView) => void): void {
-    let pos = 0;
+  /** Parse `chunk[start, end)`, the next bytes of the stream. */
+  push(chunk: Buffer, onRow: (row: RowView) => void, start = 0, end = chunk.length): void {
+    let pos = start;
     // A row cut by the chunk boundary is completed by joining the kept tail with just the start of
     // the chunk (growing that start only for a long row), so the rest of the chunk is parsed in
     // place: copying every chunk onto its predecessor's tail was a copy of the whole stream.
-    while (this.rest.length > 0 && pos < chunk.length && !this.ended) {
+    while (this.rest.length > 0 && pos < end && !this.ended) {
       const rest = this.rest;
-      let n = Math.min(chunk.length - pos, JOIN_BYTES);
+      let n = Math.min(end - pos, JOIN_BYTES);
       let joined: Buffer;
-      let end: number;
+      let stop: number;
       for (;;) {
         joined = Buffer.concat([rest, chunk.subarray(pos, pos + n)]);
-        end = this.parse(joined, 0, onRow);
-        if (end > 0 || pos + n === chunk.length) break;
-        n = Math.min(chunk.length - pos, n * 4);
+        stop = this.parse(joined, 0, joined.length, onRow);
+        if (stop > 0 || pos + n === end) break;
+        n = Math.min(end - pos, n * 4);
       }
-      if (end === 0) {
+      if (stop === 0) {
         this.rest = joined; // the whole chunk did not complete the row: wait for more
         return;
       }
-      if (end >= rest.length) {
-        pos += end - rest.length;
+      if (stop >= rest.length) {
+        pos += stop - rest.length;
         this.rest = EMPTY;
       } else {
-        this.rest = Buffer.from(rest.subarray(end));
+        this.rest = Buffer.from(rest.subarray(stop));
       }
     }
     if (this.ended) return;
-    const end = this.parse(chunk, pos, onRow);
+    const stop = this.parse(chunk, pos, end, onRow);
     // Keep the unparsed tail as a copy: the chunk it came from can then be released.
-    this.rest = end < chunk.length ? Buffer.from(chunk.subarray(end)) : EMPTY;
+    this.rest = stop < end ? Buffer.from(chunk.subarray(stop, end)) : EMPTY;
   }
 
-  /** Parse the header (once) and every complete row of `buf` from `pos`; the position after the last. */
-  private parse(buf: Buffer, pos: number, onRow: (row: RowView) => void): number {
+  /** Parse the header (once) and every complete row of `buf[pos, end)`; the position after the last. */
+  private parse(buf: Buffer, pos: number, end: number, onRow: (row: RowView) => void): number {
     if (!this.headerDone) {
-      if (buf.length - pos < 19) return pos;
+      if (end - pos < 19) return pos;
       if (!buf.subarray(pos, pos + 11).equals(SIGNATURE)) throw new Error('binary COPY: bad signature');
       const ext = buf.readUInt32BE(pos + 15);
-      if (buf.length - pos < 19 + ext) return pos;
+      if (end - pos < 19 + ext) return pos;
       pos += 19 + ext;
       this.headerDone = true;
     }
     const row = this.row;
     row.buf = buf;
     for (;;) {
-      if (this.ended || buf.length - pos < 2) return pos;
+      if (this.ended || end - pos < 2) return pos;
       const start = pos;
       const n = buf.readInt16BE(pos);
       pos += 2;
@@ -121,13 +119,13 @@ export class BinaryCopyParser {
       }
       if (n < 0 || n > MAX_FIELDS) throw new Error(`binary COPY: a row of ${n} fields`);
       for (let i = 0; i < n; i++) {
-        if (buf.length - pos < 4) return start;
+        if (end - pos < 4) return start;
         const len = buf.readInt32BE(pos);
         pos += 4;
         row.start[i] = pos;
         row.length[i] = len;
         if (len === -1) continue;
-        if (buf.length - pos < len) return start;
+        if (end - pos < len) return start;
         pos += len;
       }
       row.count = n;
@@ -162,9 +160,6 @@ export async function copyOutBinary(
   pageSize: number,
   onWait: (ms: number) => void = () => {},
 ): Promise<void> {
-  // A deep read-ahead buffer lets the server produce the next page while this one is handled;
-  // the default 16 KiB would stall it after a few dozen rows.
-  const stream = client.query(copyStreams.to(`COPY (${query}) TO STDOUT (FORMAT binary)`, { highWaterMark: READ_AHEAD_BYTES }));
   const parser = new BinaryCopyParser();
   let inPage = 0;
   let failure: { error: unknown } | undefined;
@@ -181,22 +176,172 @@ export async function copyOutBinary(
       failure = { error };
     }
   };
-  const it = stream[Symbol.asyncIterator]();
-  for (;;) {
-    const t0 = performance.now();
-    const next = (await it.next()) as IteratorResult<Buffer>;
-    onWait(performance.now() - t0);
-    if (next.done) break;
-    if (failure) continue;
-    try {
-      parser.push(next.value, onRow);
-    } catch (error) {
-      failure = { error };
-      continue;
-    }
-    if (inPage >= pageSize) await deliver();
-  }
+  const reader = new CopyOutReader(`COPY (${query}) TO STDOUT (FORMAT binary)`, {
+    data(buf, start, end) {
+      if (failure) return;
+      try {
+        parser.push(buf, onRow, start, end);
+      } catch (error) {
+        failure = { error };
+      }
+    },
+    afterChunk: () => (inPage >= pageSize ? deliver() : undefined),
+    onWait,
+  });
+  client.query(reader as unknown as Parameters<PoolClient['query']>[0]);
+  await reader.done;
   await deliver();
   if (failure) throw failure.error;
   if (!parser.ended) throw new Error('binary COPY: stream ended without its trailer');
+}
+
+const MESSAGE = { copyOutResponse: 0x48, copyData: 0x64, copyDone: 0x63, notice: 0x4e, parameterStatus: 0x53, notification: 0x41 } as const;
+
+interface CopyOutSink {
+  /** One CopyData payload, `buf[start, end)`, valid as long as `buf` is (never overwritten). */
+  data(buf: Buffer, start: number, end: number): void;
+  /** After each chunk read from the socket: reading pauses until a returned promise settles. */
+  afterChunk(): Promise<void> | undefined;
+  onWait(ms: number): void;
+}
+
+/**
+ * A pg query object (pg calls submit() with the connection) for `COPY ... TO STDOUT`. While the
+ * COPY runs it takes the connection's socket from pg's protocol parser, as pg-copy-streams does,
+ * and hands each CopyData payload to the sink as a range of the bytes read: a row costs neither a
+ * message object, nor a Buffer, nor a copy. At CopyDone, or at any message other than CopyData and
+ * the ones the protocol lets interleave, the rest of the bytes go back to pg, which reports
+ * CommandComplete, an error, and ReadyForQuery to this object as to any query.
+ */
+class CopyOutReader {
+  readonly done: Promise<void>;
+  private settle!: (error?: unknown) => void;
+  private socket!: NodeJS.ReadableStream & { pause(): void; resume(): void };
+  private pgOnData!: (chunk: Buffer) => void;
+  // An incomplete message from the end of the last chunk.
+  private cut: Buffer = EMPTY;
+  private attached = false;
+  private idleSince = performance.now();
+  private readonly onChunk = (chunk: Buffer) => this.chunk(chunk);
+
+  constructor(
+    private readonly text: string,
+    private readonly sink: CopyOutSink,
+  ) {
+    this.done = new Promise<void>((resolve, reject) => {
+      let settled = false;
+      this.settle = (error) => {
+        if (settled) return;
+        settled = true;
+        if (error === undefined) resolve();
+        else reject(error);
+      };
+    });
+  }
+
+  /** Called by pg when the query's turn comes; an error returned is reported to handleError. */
+  submit(connection: { stream: CopyOutReader['socket']; query(text: string): void }): Error | undefined {
+    const socket = connection.stream;
+    const listeners = socket.listeners('data');
+    if (listeners.length !== 1) return new Error(`COPY TO: expected pg's one data listener on the socket, found ${listeners.length}`);
+    this.socket = socket;
+    this.pgOnData = listeners[0] as (chunk: Buffer) => void;
+    socket.removeListener('data', this.pgOnData);
+    socket.on('data', this.onChunk);
+    this.attached = true;
+    connection.query(this.text);
+    return undefined;
+  }
+
+  handleError(error: unknown): void {
+    this.detach(EMPTY);
+    this.settle(error);
+  }
+
+  handleCommandComplete(): void {}
+
+  handleReadyForQuery(): void {
+    this.settle();
+  }
+
+  private chunk(chunk: Buffer): void {
+    this.sink.onWait(performance.now() - this.idleSince);
+    let pos = 0;
+    if (this.cut.length > 0) {
+      // Complete the cut message with just the bytes it lacks (its header first, then the rest of
+      // it), then go on in place.
+      if (this.cut.length < 5) {
+        pos = Math.min(5 - this.cut.length, chunk.length);
+        this.cut = Buffer.concat([this.cut, chunk.subarray(0, pos)]);
+        if (this.cut.length < 5) return this.paused();
+      }
+      const whole = 1 + this.cut.readUInt32BE(1);
+      const more = Math.min(whole - this.cut.length, chunk.length - pos);
+      this.cut = Buffer.concat([this.cut, chunk.subarray(pos, pos + more)]);
+      pos += more;
+      if (this.cut.length < whole) return this.paused();
+      const message = this.cut;
+      this.cut = EMPTY;
+      if (!this.message(message, 0)) return this.detach(Buffer.concat([message, chunk.subarray(pos)]));
+      if (!this.attached) return this.detach(chunk.subarray(pos));
+    }
+    while (pos < chunk.length) {
+      if (chunk.length - pos < 5 || chunk.length - pos < 1 + chunk.readUInt32BE(pos + 1)) {
+        this.cut = Buffer.from(chunk.subarray(pos));
+        break;
+      }
+      const end = pos + 1 + chunk.readUInt32BE(pos + 1);
+      if (!this.message(chunk, pos)) return this.detach(chunk.subarray(pos));
+      pos = end;
+      if (!this.attached) return this.detach(chunk.subarray(pos));
+    }
+    this.paused();
+  }
+
+  /** After a chunk: wait for the sink if it asks to. */
+  private paused(): void {
+    const wait = this.sink.afterChunk();
+    if (!wait) {
+      this.idleSince = performance.now();
+      return;
+    }
+    this.socket.pause();
+    void wait.finally(() => {
+      this.idleSince = performance.now();
+      if (this.attached) this.socket.resume();
+    });
+  }
+
+  /**
+   * Handle the message at `pos` (whole in `buf`). False for one pg must see (from its first byte);
+   * at CopyDone, true and `attached` is cleared: the bytes after it are pg's.
+   */
+  private message(buf: Buffer, pos: number): boolean {
+    const end = pos + 1 + buf.readUInt32BE(pos + 1);
+    switch (buf[pos]) {
+      case MESSAGE.copyData:
+        this.sink.data(buf, pos + 5, end);
+        return true;
+      case MESSAGE.copyDone:
+        this.attached = false;
+        return true;
+      case MESSAGE.copyOutResponse:
+      case MESSAGE.notice:
+      case MESSAGE.parameterStatus:
+      case MESSAGE.notification:
+        return true; // may arrive during a COPY; nothing to do with them here
+      default:
+        return false;
+    }
+  }
+
+  /** Give the socket back to pg, with the bytes it has to parse next. */
+  private detach(rest: Buffer): void {
+    if (this.socket === undefined || this.socket.listeners('data').includes(this.pgOnData)) return;
+    this.attached = false;
+    this.socket.removeListener('data', this.onChunk);
+    this.socket.on('data', this.pgOnData);
+    this.socket.resume();
+    if (rest.length > 0) this.pgOnData(rest);
+  }
 }
