@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../config/clock.js';
 import { classify, type RetentionClass, type RetentionSchedule } from '../retention/schedule.js';
 import { canonicalBytes, checkEventJson, CanonicalError } from './canonical.js';
+import { fastParseEvent } from './fastparse.js';
 import { parseJson, JsonSyntaxError } from './json.js';
-import { EVENT_FORMAT_VERSION, eventInputSchema, type SealedEventRecord } from './schema.js';
+import { EVENT_FORMAT_VERSION, eventInputSchema, type SealedEventRecord, type ValidEvent } from './schema.js';
 
 /** An event refused at ingest: `field` is a dotted path ('' for the whole record). */
 export class EventRejectedError extends Error {
@@ -51,6 +52,16 @@ function classOf(schedule: RetentionSchedule, eventType: string): RetentionClass
   return cls;
 }
 
+/** The reference validation, and the source of every schema error message. */
+function parseWithSchema(input: unknown): ValidEvent {
+  const parsed = eventInputSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new EventRejectedError(formatPath(issue.path), issue.message);
+  }
+  return parsed.data;
+}
+
 /** Validate one event given as JSON text (one NDJSON line). */
 export function prepareEventText(line: string, opts: PrepareOptions): PreparedEvent {
   let value: unknown;
@@ -85,14 +96,9 @@ export function prepareEvent(input: unknown, opts: PrepareOptions): PreparedEven
     if (e instanceof CanonicalError) throw new EventRejectedError(e.path, e.reason);
     throw e;
   }
-  const parsed = eventInputSchema.safeParse(input);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new EventRejectedError(formatPath(issue.path), issue.message);
-  }
-  // zod's output is a fresh object that nothing else holds: complete it in place rather than copy
-  // its dozen members into another one.
-  const record = parsed.data as SealedEventRecord;
+  // The output (zod's or the fast path's) is a fresh object that nothing else holds: complete it
+  // in place rather than copy its dozen members into another one.
+  const record = (fastParseEvent(input) ?? parseWithSchema(input)) as SealedEventRecord;
   record.v = EVENT_FORMAT_VERSION;
   record.event_id = (record.event_id ?? randomUUID()).toLowerCase();
   record.recorded_at = opts.clock.now().toISOString();
