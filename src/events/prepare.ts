@@ -52,8 +52,14 @@ function classOf(schedule: RetentionSchedule, eventType: string): RetentionClass
   return cls;
 }
 
-/** The reference validation, and the source of every schema error message. */
-function parseWithSchema(input: unknown): ValidEvent {
+/** The reference validation, and the source of every error message. */
+function checkAndParse(input: object): ValidEvent {
+  try {
+    checkEventJson(input);
+  } catch (e) {
+    if (e instanceof CanonicalError) throw new EventRejectedError(e.path, e.reason);
+    throw e;
+  }
   const parsed = eventInputSchema.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -78,8 +84,9 @@ export function prepareEventText(line: string, opts: PrepareOptions): PreparedEv
 
 /**
  * Validate one event and produce its canonical bytes (DESIGN 1). The JSON-level policy runs before
- * the schema so that `__proto__` keys and unsafe integers are refused before any object is built
- * from them. Throws EventRejectedError naming the field.
+ * the schema (and in the fast path before it copies a payload) so that `__proto__` keys and unsafe
+ * integers are refused before any object is built from them. Throws EventRejectedError naming the
+ * field.
  */
 export function prepareEvent(input: unknown, opts: PrepareOptions): PreparedEvent {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
@@ -90,15 +97,9 @@ export function prepareEvent(input: unknown, opts: PrepareOptions): PreparedEven
     throw new EventRejectedError('retention_class', 'is assigned by the retention schedule; do not send it');
   }
   if ('v' in input) throw new EventRejectedError('v', 'is the format version set by the server; do not send it');
-  try {
-    checkEventJson(input);
-  } catch (e) {
-    if (e instanceof CanonicalError) throw new EventRejectedError(e.path, e.reason);
-    throw e;
-  }
-  // The output (zod's or the fast path's) is a fresh object that nothing else holds: complete it
+  // The output (the fast path's or zod's) is a fresh object that nothing else holds: complete it
   // in place rather than copy its dozen members into another one.
-  const record = (fastParseEvent(input) ?? parseWithSchema(input)) as SealedEventRecord;
+  const record = (fastParseEvent(input) ?? checkAndParse(input)) as SealedEventRecord;
   record.v = EVENT_FORMAT_VERSION;
   record.event_id = (record.event_id ?? randomUUID()).toLowerCase();
   record.recorded_at = opts.clock.now().toISOString();
