@@ -57,14 +57,14 @@ const isText = (v: unknown, max: number): v is string =>
   typeof v === 'string' && v.length >= 1 && v.length <= max && !v.includes('\u0000') && v.isWellFormed();
 const isString = (v: unknown, max: number): v is string => typeof v === 'string' && v.length <= max && v.isWellFormed();
 
-/** What the caller gets when this walk cannot decide: ask zod. */
+/** Thrown where this walk cannot decide; fastParseEvent answers undefined (ask the reference). */
 class Undecided extends Error {}
 const UNDECIDED = new Undecided();
 
 /**
  * Reads optional member `key` of `o` as zod does (o[key], present when `key in o`), counting it
  * in `seen` when present. Undefined means absent; an own or inherited key holding undefined is
- * left to zod (it would keep the key).
+ * left to the reference (zod would keep the key, the policy refuses it).
  */
 function optional(o: Record<string, unknown>, key: string, seen: { n: number }): unknown {
   const v = o[key];
