@@ -54,7 +54,15 @@ export function canonicalBytes(value: unknown): Buffer {
 export function checkEventJson(value: unknown, path = ''): void {
   // Nearly every event passes: a walk that builds no strings proves it. Only an event it doubts
   // pays for the serializing pass, which decides and names the first offending path.
-  if (!passesEventPolicy(value, [])) new Writer(path, true).value(value);
+  if (!isEventJson(value)) new Writer(path, true).value(value);
+}
+
+/**
+ * True only when checkEventJson(value) passes, by a walk that builds no strings; false means
+ * "ask checkEventJson", which decides and names the path.
+ */
+export function isEventJson(value: unknown): boolean {
+  return passesEventPolicy(value, []);
 }
 
 /**

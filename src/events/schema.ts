@@ -36,8 +36,11 @@ export function normalizeTimestamp(s: string): string | undefined {
   if (d < 1 || d > daysInMonth(y, mo)) return undefined;
   const frac = m[7] ? '.' + m[7] : '';
   const off = m[8]!;
-  // Already UTC (nearly every event): the zero-padded digits stand as given, no Date needed.
-  if (off === 'Z' || off === 'z') return `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}${frac}Z`;
+  // Already UTC (nearly every event): the zero-padded digits stand as given, no Date needed; with
+  // upper-case T and Z the input is its own normal form.
+  if (off === 'Z' || off === 'z') {
+    return off === 'Z' && s[10] === 'T' ? s : `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}${frac}Z`;
+  }
   const oh = Number(off.slice(1, 3));
   const om = Number(off.slice(4, 6));
   if (oh > 23 || om > 59) return undefined;
