@@ -102,7 +102,9 @@ export class S3ObjectStore implements ObjectStore {
   async get(key: string, versionId: string): Promise<Buffer> {
     try {
       const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, VersionId: versionId }));
-      return Buffer.from(await out.Body!.transformToByteArray());
+      const bytes = await out.Body!.transformToByteArray();
+      // A view, not a copy: the SDK's array is ours alone (a copy of a data object is ~10 MB).
+      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     } catch (e) {
       if (isNotFound(e)) throw new ObjectMissingError(key, versionId, { cause: e });
       throw e;
