@@ -76,21 +76,29 @@ export interface Timing {
 
 /** CPU milliseconds of the servers on this machine: the Postgres cluster and the Ceph daemons of its stack. */
 export interface ServerCpu {
+  /** The whole cluster: autovacuum (which a fresh backlog wakes), checkpointer and all. */
   pgMs: number;
+  /** Of it, this database's client backends (the bench's own connections). */
+  backendsMs: number;
   /** radosgw, OSD and monitor; null when the S3 server is not a localstack/stack.sh Ceph next to the cluster. */
   cephMs: number | null;
 }
 
 /**
  * Bench-only accounting from /proc: the postmaster with its live children and those it reaped
- * (utime, stime, cutime, cstime), and the Ceph daemons whose command line names the same stack
+ * (utime, stime, cutime, cstime), each client backend of this database (by pid), and the Ceph
+ * daemons whose command line names the same stack
  * directory as the cluster's data directory (stack.sh puts both in one). Null when the server is
  * not on this machine. The difference of two snapshots is what the servers spent in between,
  * whoever asked (the benchmark runs alone on its stack).
  */
-async function serverCpu(run: SealRun): Promise<ServerCpu | null> {
+async function serverCpu(run: SealRun): Promise<{ pgMs: number; cephMs: number | null; backends: Map<number, number> } | null> {
   try {
-    const { rows } = await run.ws.pool.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    const { rows } = await run.ws.pool.query<{ pid: number }>(
+      "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend'",
+    );
+    const clients = new Set(rows.map((r) => r.pid));
+    const backends = new Map<number, number>();
     const postmaster = Number((await procStat(rows[0]!.pid))[1]); // ppid
     const args = (await readFile(`/proc/${postmaster}/cmdline`, 'utf8')).split('\0');
     const stackDir = dirname(args[args.indexOf('-D') + 1] ?? '');
@@ -102,13 +110,15 @@ async function serverCpu(run: SealRun): Promise<ServerCpu | null> {
       if (!f) continue;
       const own = Number(f[11]) + Number(f[12]); // utime, stime
       if (Number(entry) === postmaster) pgTicks += own + Number(f[13]) + Number(f[14]); // + cutime, cstime
-      else if (Number(f[1]) === postmaster) pgTicks += own;
-      else if (stackDir !== '/' && /^\((radosgw|ceph-osd|ceph-mon)\)$/.test(f.comm)) {
+      else if (Number(f[1]) === postmaster) {
+        pgTicks += own;
+        if (clients.has(Number(entry))) backends.set(Number(entry), own * 10);
+      } else if (stackDir !== '/' && /^\((radosgw|ceph-osd|ceph-mon)\)$/.test(f.comm)) {
         const cmd = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
         if (cmd.includes(`${stackDir}/ceph/`)) cephTicks = (cephTicks ?? 0) + own;
       }
     }
-    return { pgMs: pgTicks * 10, cephMs: cephTicks === null ? null : cephTicks * 10 }; // USER_HZ is 100 on Linux
+    return { pgMs: pgTicks * 10, cephMs: cephTicks === null ? null : cephTicks * 10, backends }; // USER_HZ is 100 on Linux
   } catch {
     return null;
   }
@@ -141,7 +151,12 @@ export async function verifyOnline(run: SealRun): Promise<Timing & { server: Ser
   check(report.events_checked === run.events, `verify: checked ${report.events_checked} of ${run.events} events`);
   const server =
     before && after
-      ? { pgMs: after.pgMs - before.pgMs, cephMs: before.cephMs === null || after.cephMs === null ? null : after.cephMs - before.cephMs }
+      ? {
+          pgMs: after.pgMs - before.pgMs,
+          // Connections opened meanwhile count whole; one closed meanwhile is missed (the pool keeps them).
+          backendsMs: [...after.backends].reduce((n, [pid, ms]) => n + ms - (before.backends.get(pid) ?? 0), 0),
+          cephMs: before.cephMs === null || after.cephMs === null ? null : after.cephMs - before.cephMs,
+        }
       : null;
   return { ...timing, server };
 }
