@@ -7,6 +7,7 @@ import {
   GetObjectLockConfigurationCommand,
   GetObjectRetentionCommand,
   HeadBucketCommand,
+  HeadObjectCommand,
   ListObjectVersionsCommand,
   PutObjectCommand,
   PutObjectLegalHoldCommand,
@@ -101,7 +102,9 @@ export class S3ObjectStore implements ObjectStore {
   async get(key: string, versionId: string): Promise<Buffer> {
     try {
       const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, VersionId: versionId }));
-      return Buffer.from(await out.Body!.transformToByteArray());
+      const bytes = await out.Body!.transformToByteArray();
+      // A view, not a copy: the SDK's array is ours alone (a copy of a data object is ~10 MB).
+      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     } catch (e) {
       if (isNotFound(e)) throw new ObjectMissingError(key, versionId, { cause: e });
       throw e;
@@ -150,6 +153,13 @@ export class S3ObjectStore implements ObjectStore {
 
   async getLock(key: string, versionId: string): Promise<LockState> {
     const q = { Bucket: this.bucket, Key: key, VersionId: versionId };
+    // One HEAD names mode, retain-until and legal hold: half the requests, each ~3 ms of client CPU
+    // (SDK middleware, signing, loopback TCP). The headers are sent only to callers allowed to read
+    // them and only for settings ever made: when one is missing, or HEAD fails, ask for each.
+    const head = await this.client.send(new HeadObjectCommand(q)).catch(() => undefined);
+    if (head?.ObjectLockMode && head.ObjectLockRetainUntilDate && head.ObjectLockLegalHoldStatus) {
+      return { mode: head.ObjectLockMode as LockMode, retainUntil: head.ObjectLockRetainUntilDate, legalHold: head.ObjectLockLegalHoldStatus === 'ON' };
+    }
     // A version without retention or legal hold answers with an error rather than an empty
     // document; only a missing key or version means the object is gone.
     const absent = (e: unknown) => {

@@ -1,4 +1,4 @@
-import type { Queryable } from './pool.js';
+import { withTransaction, type Pool, type Queryable } from './pool.js';
 
 /** A sealed batch as a proof needs it (every digest and version id present). */
 export interface ProofBatch {
@@ -69,20 +69,31 @@ export async function listBatchRange(
 /**
  * The RFC 6962 leaf hashes of a batch's window, computed by Postgres and returned concatenated in
  * leaf order (one value, not one row per leaf). Shorter than leaf_count × 32 bytes when hot rows
- * of the window were purged.
+ * of the window were purged. Callers compare the result with leaves they trust (a root, the sealed
+ * lines) and fall back to the rows themselves on any difference.
  */
 export async function readWindowLeafHashes(
-  db: Queryable,
+  pool: Pool,
   b: Pick<ProofBatch, 'namespace' | 'retention_class' | 'first_txid' | 'first_seq' | 'last_txid' | 'last_seq'>,
 ): Promise<Buffer> {
-  const res = await db.query<{ leaves: Buffer | null }>(
-    `SELECT string_agg(sha256('\\x00'::bytea || e.canonical), ''::bytea ORDER BY e.txid, e.seq) AS leaves
-     FROM wormseal.events e
-     WHERE e.namespace = $1 AND e.retention_class = $2
-       AND (e.txid, e.seq) >= ($3::xid8, $4::bigint) AND (e.txid, e.seq) <= ($5::xid8, $6::bigint)`,
-    [b.namespace, b.retention_class, b.first_txid, b.first_seq, b.last_txid, b.last_seq],
-  );
-  return res.rows[0]?.leaves ?? Buffer.alloc(0);
+  // The window is one range of events_stream_order: its rows are read in index order and
+  // aggregated as they come. string_agg(... ORDER BY) would sort every row again (PostgreSQL 15
+  // sorts inside ordered aggregates whatever the input order), and with enable_sort on the planner,
+  // misjudging the range's size from the row comparison, picks a bitmap scan and a sort that
+  // spills to disk: both cost more server time than hashing the rows.
+  return withTransaction(pool, async (c) => {
+    await c.query('SET LOCAL enable_sort = off');
+    const res = await c.query<{ leaves: Buffer | null }>(
+      `SELECT string_agg(w.leaf, ''::bytea) AS leaves FROM (
+         SELECT sha256('\\x00'::bytea || e.canonical) AS leaf
+         FROM wormseal.events e
+         WHERE e.namespace = $1 AND e.retention_class = $2
+           AND (e.txid, e.seq) >= ($3::xid8, $4::bigint) AND (e.txid, e.seq) <= ($5::xid8, $6::bigint)
+         ORDER BY e.txid, e.seq) w`,
+      [b.namespace, b.retention_class, b.first_txid, b.first_seq, b.last_txid, b.last_seq],
+    );
+    return res.rows[0]?.leaves ?? Buffer.alloc(0);
+  });
 }
 
 /** Sealed batches with fewer hot rows in their window than leaves: their rows were (partly) purged. */

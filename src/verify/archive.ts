@@ -52,22 +52,30 @@ export async function verifyArchive(deps: VerifyDeps, opts: { namespace?: string
 
 async function verifyWith(deps: VerifyDeps, opts: { namespace?: string }, checker: BatchChecker): Promise<VerifyReport> {
   const streams = await listStreams(deps.pool, opts.namespace);
-  const plans: { stream: StreamId; batches: BatchRow[]; versions: Map<string, VersionInfo[]>; retention: RetentionState }[] = [];
-  for (const stream of streams) {
-    const batches = await listBatches(deps.pool, stream);
+  // Streams are planned a few at a time: each is registry queries and an S3 listing, round trips
+  // that would add up before the first batch is read.
+  const plans = await mapLimit(streams, 4, async (stream) => {
+    const [batches, listed, tombstones, purged, held] = await Promise.all([
+      listBatches(deps.pool, stream),
+      deps.store.listVersions(streamPrefix(stream)),
+      listTombstones(deps.pool, stream),
+      purgedBatchNumbers(deps.pool, stream),
+      heldBatchNumbers(deps.pool, stream),
+    ]);
     const versions = new Map<string, VersionInfo[]>();
-    for (const v of await deps.store.listVersions(streamPrefix(stream))) {
+    for (const v of listed) {
       const list = versions.get(v.key) ?? [];
       list.push(v);
       versions.set(v.key, list);
     }
-    const retention: RetentionState = {
-      tombstones: await listTombstones(deps.pool, stream),
-      purged: await purgedBatchNumbers(deps.pool, stream),
-      held: await heldBatchNumbers(deps.pool, stream),
-    };
-    plans.push({ stream, batches, versions, retention });
-  }
+    const retention: RetentionState = { tombstones, purged, held };
+    return { stream, batches, versions, retention };
+  });
+  // The signed checkpoints are read from S3 while the batches are checked: only their last step
+  // needs the batches' findings.
+  let batchFindings!: (found: readonly Problem[]) => void;
+  const checkpoints = verifyCheckpoints(deps, opts, new Promise((resolve) => (batchFindings = resolve)));
+  checkpoints.catch(() => {}); // awaited below; a failure meanwhile must not go unhandled
   const total = plans.reduce((n, p) => n + p.batches.filter((b) => b.state === 'sealed').length, 0);
   const summaries: StreamSummary[] = [];
   const report: VerifyReport = {
@@ -84,11 +92,14 @@ async function verifyWith(deps: VerifyDeps, opts: { namespace?: string }, checke
   let done = 0;
   // One pool of work across streams: most streams hold only a few batches.
   const work = plans.flatMap((plan) => plan.batches.filter((b) => b.state === 'sealed').map((b) => ({ plan, b })));
-  const all = await mapLimit(work, deps.concurrency ?? 4, async ({ plan, b }) => {
+  // Largest batches first, so that the last to finish are small and no core idles long at the end.
+  const order = work.map((_, i) => i).sort((x, y) => work[y]!.b.leaf_count - work[x]!.b.leaf_count);
+  const all = new Array<BatchOutcome>(work.length);
+  await mapLimit(order, deps.concurrency ?? 4, async (i) => {
+    const { plan, b } = work[i]!;
     const tomb = plan.retention.tombstones.get(b.batch_no);
-    const out = tomb ? expiredOutcome(b, tomb) : await verifyBatch(deps, checker, plan.stream, b, plan.versions, plan.retention);
+    all[i] = tomb ? expiredOutcome(b, tomb) : await verifyBatch(deps, checker, plan.stream, b, plan.versions, plan.retention);
     deps.progress?.(++done, total);
-    return out;
   });
   for (const { stream, batches, versions, retention } of plans) {
     const sealed = batches.filter((b) => b.state === 'sealed');
@@ -110,7 +121,8 @@ async function verifyWith(deps: VerifyDeps, opts: { namespace?: string }, checke
     summaries.push({ stream, batches: batches.map((b) => summarize(b, state(b))) });
   }
   // Signed checkpoints: signatures, and heads beyond the registry's (a cut tail).
-  report.problems.push(...(await verifyCheckpoints(deps, opts, report.problems)));
+  batchFindings(report.problems);
+  report.problems.push(...(await checkpoints));
   report.problems.sort(
     (a, b) =>
       a.stream.namespace.localeCompare(b.stream.namespace) ||

@@ -18,8 +18,11 @@ import type { Problem } from './problems.js';
 export async function verifyCheckpoints(
   deps: { pool: Pool; store: ObjectStore },
   opts: { namespace?: string } = {},
-  /** Findings already made, so a batch the bucket listing already showed as cut is not reported twice. */
-  known: readonly Problem[] = [],
+  /**
+   * Findings already made, so a batch the bucket listing already showed as cut is not reported
+   * twice; awaited only for the last step, so the checkpoints can be read meanwhile.
+   */
+  known: Promise<readonly Problem[]> = Promise.resolve([]),
 ): Promise<Problem[]> {
   const problems: Problem[] = [];
   const none: StreamId = { namespace: '', retention_class: '' };
@@ -62,12 +65,13 @@ export async function verifyCheckpoints(
   if (!newest) return problems;
 
   const registry = new Map((await listSealedHeads(deps.pool)).map((h) => [`${h.namespace}/${h.retention_class}`, h]));
+  const found = await known;
   for (const head of newest.heads.filter(inScope)) {
     const stream = { namespace: head.namespace, retention_class: head.retention_class };
     const reg = registry.get(`${head.namespace}/${head.retention_class}`);
     const regNo = reg?.batch_no ?? 0;
     for (let n = regNo + 1; n <= head.batch_no; n++) {
-      if (known.some((p) => p.reason === 'truncated' && p.batch_no === n && p.stream.namespace === head.namespace && p.stream.retention_class === head.retention_class)) continue;
+      if (found.some((p) => p.reason === 'truncated' && p.batch_no === n && p.stream.namespace === head.namespace && p.stream.retention_class === head.retention_class)) continue;
       problems.push({
         stream,
         batch_no: n,

@@ -152,6 +152,7 @@ async function sealFigures(run: SealRun): Promise<ScenarioResult> {
 
 async function verifyFigures(run: SealRun): Promise<ScenarioResult> {
   const onlineT = await verifyOnline(run);
+  const { server } = onlineT;
   const objects = await fetchObjects(run);
   const offlineT = await verifyOffline(objects, run.events);
   const base = hashBaselines(objects, run.events, () => {}, false);
@@ -172,10 +173,19 @@ async function verifyFigures(run: SealRun): Promise<ScenarioResult> {
       verify_offline_vs_sha256_limit: +(offline / base.shaRate).toFixed(3),
       verify_cpu_us_per_event: +us(onlineT).toFixed(2),
       verify_offline_cpu_us_per_event: +us(offlineT).toFixed(2),
+      verify_pg_cpu_us_per_event: server ? +us({ cpuMs: server.pgMs }).toFixed(2) : null,
+      verify_pg_backends_cpu_us_per_event: server ? +us({ cpuMs: server.backendsMs }).toFixed(2) : null,
+      verify_s3_server_cpu_us_per_event: server?.cephMs != null ? +us({ cpuMs: server.cephMs }).toFixed(2) : null,
     },
     notes: [
       `  CPU per event (this process, all threads): online ${us(onlineT).toFixed(2)} µs, offline ${us(offlineT).toFixed(2)} µs; ` +
         `SHA-256 limit ${(1e6 / base.shaRate).toFixed(2)} µs on one thread; ${availableParallelism()} threads available`,
+      // The servers work for verify too, on the same cores: all of it must fit the target's budget.
+      `  server CPU per event during online verify: Postgres ${server ? us({ cpuMs: server.pgMs }).toFixed(2) : 'n/a'} µs ` +
+        `(its backends serving verify ${server ? us({ cpuMs: server.backendsMs }).toFixed(2) : 'n/a'} µs), ` +
+        `Ceph RGW + OSD + mon ${server?.cephMs != null ? us({ cpuMs: server.cephMs }).toFixed(2) : 'n/a'} µs; ` +
+        `all processes ${server?.cephMs != null ? us({ cpuMs: onlineT.cpuMs + server.pgMs + server.cephMs }).toFixed(2) : 'n/a'} µs ` +
+        `(${availableParallelism()} cores at 300k ev/s allow ${((availableParallelism() * 1e6) / 300_000).toFixed(1)} µs)`,
       '  offline = the per-batch checks `verify-bundle` runs on local bytes (manifest, digest, gunzip, RFC 6962 root), on its worker',
       '  threads, without the per-event proof checks of a bundle\'s selected events (a bundle of all 1M would carry 1M proofs)',
     ],

@@ -6,6 +6,8 @@
  */
 import { spawn } from 'node:child_process';
 import { hash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MerkleTree } from 'merkletreejs';
 import { parseDataObject } from '../../src/archive/batchfile.js';
@@ -72,6 +74,63 @@ export interface Timing {
   cpuMs: number;
 }
 
+/** CPU milliseconds of the servers on this machine: the Postgres cluster and the Ceph daemons of its stack. */
+export interface ServerCpu {
+  /** The whole cluster: autovacuum (which a fresh backlog wakes), checkpointer and all. */
+  pgMs: number;
+  /** Of it, this database's client backends (the bench's own connections). */
+  backendsMs: number;
+  /** radosgw, OSD and monitor; null when the S3 server is not a localstack/stack.sh Ceph next to the cluster. */
+  cephMs: number | null;
+}
+
+/**
+ * Bench-only accounting from /proc: the postmaster with its live children and those it reaped
+ * (utime, stime, cutime, cstime), each client backend of this database (by pid), and the Ceph
+ * daemons whose command line names the same stack
+ * directory as the cluster's data directory (stack.sh puts both in one). Null when the server is
+ * not on this machine. The difference of two snapshots is what the servers spent in between,
+ * whoever asked (the benchmark runs alone on its stack).
+ */
+async function serverCpu(run: SealRun): Promise<{ pgMs: number; cephMs: number | null; backends: Map<number, number> } | null> {
+  try {
+    const { rows } = await run.ws.pool.query<{ pid: number }>(
+      "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend'",
+    );
+    const clients = new Set(rows.map((r) => r.pid));
+    const backends = new Map<number, number>();
+    const postmaster = Number((await procStat(rows[0]!.pid))[1]); // ppid
+    const args = (await readFile(`/proc/${postmaster}/cmdline`, 'utf8')).split('\0');
+    const stackDir = dirname(args[args.indexOf('-D') + 1] ?? '');
+    let pgTicks = 0;
+    let cephTicks: number | null = null;
+    for (const entry of await readdir('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      const f = await procStat(Number(entry)).catch(() => undefined);
+      if (!f) continue;
+      const own = Number(f[11]) + Number(f[12]); // utime, stime
+      if (Number(entry) === postmaster) pgTicks += own + Number(f[13]) + Number(f[14]); // + cutime, cstime
+      else if (Number(f[1]) === postmaster) {
+        pgTicks += own;
+        if (clients.has(Number(entry))) backends.set(Number(entry), own * 10);
+      } else if (stackDir !== '/' && /^\((radosgw|ceph-osd|ceph-mon)\)$/.test(f.comm)) {
+        const cmd = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+        if (cmd.includes(`${stackDir}/ceph/`)) cephTicks = (cephTicks ?? 0) + own;
+      }
+    }
+    return { pgMs: pgTicks * 10, cephMs: cephTicks === null ? null : cephTicks * 10, backends }; // USER_HZ is 100 on Linux
+  } catch {
+    return null;
+  }
+}
+
+/** The fields of /proc/PID/stat after the command name (field 3 is index 0), and the name. */
+async function procStat(pid: number): Promise<string[] & { comm: string }> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Object.assign(fields, { comm: stat.slice(stat.indexOf('('), stat.lastIndexOf(')') + 1) });
+}
+
 function timer(): () => Timing {
   const t = performance.now();
   const c = process.cpuUsage();
@@ -81,14 +140,25 @@ function timer(): () => Timing {
   };
 }
 
-/** `verify` against S3 and the hot rows: must find every event valid. */
-export async function verifyOnline(run: SealRun): Promise<Timing> {
+/** `verify` against S3 and the hot rows: must find every event valid. Also the servers' CPU meanwhile. */
+export async function verifyOnline(run: SealRun): Promise<Timing & { server: ServerCpu | null }> {
+  const before = await serverCpu(run);
   const done = timer();
   const report = await verifyArchive({ pool: run.ws.pool, store: run.ws.store, logger: createLogger({ level: 'error' }), concurrency: 4 });
   const timing = done();
+  const after = await serverCpu(run);
   check(report.ok && report.problems.length === 0, `verify: ${report.problems.length} problems, first: ${report.problems[0]?.detail}`);
   check(report.events_checked === run.events, `verify: checked ${report.events_checked} of ${run.events} events`);
-  return timing;
+  const server =
+    before && after
+      ? {
+          pgMs: after.pgMs - before.pgMs,
+          // Connections opened meanwhile count whole; one closed meanwhile is missed (the pool keeps them).
+          backendsMs: [...after.backends].reduce((n, [pid, ms]) => n + ms - (before.backends.get(pid) ?? 0), 0),
+          cephMs: before.cephMs === null || after.cephMs === null ? null : after.cephMs - before.cephMs,
+        }
+      : null;
+  return { ...timing, server };
 }
 
 export interface LocalObjects {

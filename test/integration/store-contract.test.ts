@@ -1,4 +1,6 @@
-import { afterAll, describe } from 'vitest';
+import { createHash } from 'node:crypto';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, describe, expect, it } from 'vitest';
 import { storeContract } from '../support/store-contract.js';
 import { setupHarness, type Harness } from './harness.js';
 
@@ -19,5 +21,20 @@ describe('S3ObjectStore on a real Object Lock bucket', () => {
       now: () => new Date(Date.now() + skew),
       wait: (ms: number) => new Promise((r) => setTimeout(r, ms)),
     };
+  });
+
+  // getLock reads one HEAD when it names mode, retain-until and legal hold, and asks for each
+  // otherwise: a version written without lock headers has only the bucket's default retention.
+  it('reads the lock of a version written without lock headers', async () => {
+    const h = await setupHarness('contract-default-lock');
+    harnesses.push(h);
+    const body = Buffer.from('{"b":2}\n');
+    const put = await h.store.client.send(
+      new PutObjectCommand({ Bucket: h.store.bucket, Key: 'c/default', Body: body, ContentMD5: createHash('md5').update(body).digest('base64') }),
+    );
+    const lock = await h.store.getLock('c/default', put.VersionId!);
+    expect(lock.mode).toBe('COMPLIANCE');
+    expect(lock.retainUntil!.getTime()).toBeGreaterThan((await h.store.serverTime()).getTime());
+    expect(lock.legalHold).toBe(false);
   });
 });
