@@ -5,7 +5,8 @@
  */
 import type { PoolClient } from './pool.js';
 
-const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+/** The 11 bytes a binary COPY stream starts with. */
+export const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 
 /**
  * One row of a binary COPY stream, as offsets into the bytes it was read from: no Buffer or string
@@ -100,7 +101,7 @@ export class BinaryCopyParser {
   private parse(buf: Buffer, pos: number, end: number, onRow: (row: RowView) => void): number {
     if (!this.headerDone) {
       if (end - pos < 19) return pos;
-      if (!buf.subarray(pos, pos + 11).equals(SIGNATURE)) throw new Error('binary COPY: bad signature');
+      if (!buf.subarray(pos, pos + 11).equals(COPY_SIGNATURE)) throw new Error('binary COPY: bad signature');
       const ext = buf.readUInt32BE(pos + 15);
       if (end - pos < 19 + ext) return pos;
       pos += 19 + ext;

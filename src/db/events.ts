@@ -1,7 +1,9 @@
 import { once } from 'node:events';
+import type { Socket } from 'node:net';
 import { finished } from 'node:stream/promises';
 import copyStreams from 'pg-copy-streams';
 import { copyOutBinary, type RowView, type RowVisitor } from './copy.js';
+import { BinaryCopyRows, COPY_BINARY_HEADER, COPY_BINARY_TRAILER, putBytea, putRowStart, putText, putTimestamptz, putUuid } from './copy-in.js';
 import type { PoolClient, Queryable } from './pool.js';
 import type { PreparedEvent } from '../events/prepare.js';
 
@@ -40,26 +42,40 @@ export async function insertEvents(db: Queryable, events: PreparedEvent[]): Prom
   return new Set(res.rows.map((r) => r.event_id));
 }
 
-// COPY text format: backslash, tab, LF and CR escaped; \N for NULL; bytea as \\x<hex>.
-const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
-const copyEsc = (s: string) => (/[\\\t\n\r]/.test(s) ? s.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]!) : s);
-const copyOpt = (s: string | undefined) => (s === undefined ? '\\N' : copyEsc(s));
+/** The columns insertEvents writes, in the same order: COPY_EVENTS_SQL's and eventCopyRows'. */
+const COPY_FIELDS = 14;
 
-/** The COPY text rows of prepared events: the columns insertEvents writes, in the same order. */
-export function copyRows(events: readonly PreparedEvent[]): string {
-  let out = '';
+/** Binary COPY rows of prepared events, for COPY_EVENTS_SQL (its header and trailer not included). */
+export function eventCopyRows(events: readonly PreparedEvent[], into = new BinaryCopyRows()): Buffer {
   for (const { record: r, bytes } of events) {
-    out +=
-      `${r.event_id}\t${copyEsc(r.namespace)}\t${copyEsc(r.retention_class)}\t${copyEsc(r.event_type)}\t` +
-      `${r.occurred_at}\t${r.recorded_at}\t${copyEsc(r.actor.id)}\t${copyEsc(r.actor.type)}\t${copyOpt(r.resource?.type)}\t` +
-      `${copyOpt(r.resource?.id)}\t${copyOpt(r.subject_id)}\t${copyEsc(r.outcome)}\t${copyOpt(r.correlation_id)}\t` +
-      `\\\\x${bytes.toString('hex')}\n`;
+    const { actor, resource } = r;
+    // Fixed fields: row start 2, 14 lengths, uuid 16, two timestamps 8 each.
+    const bound =
+      2 + 14 * 4 + 32 + 3 * (r.namespace.length + r.retention_class.length + r.event_type.length + actor.id.length + actor.type.length +
+        (resource?.type.length ?? 0) + (resource?.id.length ?? 0) + (r.subject_id?.length ?? 0) + r.outcome.length + (r.correlation_id?.length ?? 0)) +
+      bytes.length;
+    const buf = into.reserve(bound);
+    let o = putRowStart(buf, into.at, COPY_FIELDS);
+    o = putUuid(buf, o, r.event_id);
+    o = putText(buf, o, r.namespace);
+    o = putText(buf, o, r.retention_class);
+    o = putText(buf, o, r.event_type);
+    o = putTimestamptz(buf, o, r.occurred_at);
+    o = putTimestamptz(buf, o, r.recorded_at);
+    o = putText(buf, o, actor.id);
+    o = putText(buf, o, actor.type);
+    o = putText(buf, o, resource?.type);
+    o = putText(buf, o, resource?.id);
+    o = putText(buf, o, r.subject_id);
+    o = putText(buf, o, r.outcome);
+    o = putText(buf, o, r.correlation_id);
+    into.at = putBytea(buf, o, bytes);
   }
-  return out;
+  return into.take();
 }
 
 export const COPY_EVENTS_SQL = `COPY wormseal.events (event_id, namespace, retention_class, event_type, occurred_at, recorded_at,
-  actor_id, actor_type, resource_type, resource_id, subject_id, outcome, correlation_id, canonical) FROM STDIN`;
+  actor_id, actor_type, resource_type, resource_id, subject_id, outcome, correlation_id, canonical) FROM STDIN (FORMAT binary)`;
 
 /** Rows queued for the server before a writer waits for it (about 800 events). */
 const COPY_BUFFER_BYTES = 1 << 20;
@@ -82,18 +98,35 @@ export function copyEvents(client: PoolClient): EventCopy {
   const stream = client.query(copyStreams.from(COPY_EVENTS_SQL, { highWaterMark: COPY_BUFFER_BYTES }));
   let failure: unknown;
   stream.on('error', (e) => (failure ??= e));
+  const rows = new BinaryCopyRows();
+  let started = false;
+  const start = () => {
+    if (!started) stream.write(COPY_BINARY_HEADER);
+    started = true;
+  };
   return {
     async write(events) {
       if (failure) throw failure;
       if (events.length === 0) return;
+      const bytes = eventCopyRows(events, rows);
+      start();
       // Waiting for 'drain' after every write would wait for the server to take in the rows just
       // sent, leaving it idle while the caller prepares the next ones. One turn of the event loop
       // is enough to hand queued bytes to the socket; the server is waited for only when far behind.
-      if (stream.write(copyRows(events))) await new Promise((resolve) => setImmediate(resolve));
+      // pg-copy-streams writes a message's 5-byte head and its body separately: corked, they go
+      // in one system call. A write to a loopback socket also wakes the server, so it costs far
+      // more than its bytes.
+      const socket = (stream as unknown as { connection?: { stream?: Socket } }).connection?.stream;
+      socket?.cork();
+      const ok = stream.write(bytes);
+      socket?.uncork();
+      if (ok) await new Promise((resolve) => setImmediate(resolve));
       else await once(stream, 'drain');
     },
     async finish() {
       if (failure) throw failure;
+      start();
+      stream.write(COPY_BINARY_TRAILER);
       stream.end();
       await finished(stream);
     },
