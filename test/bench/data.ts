@@ -8,7 +8,8 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import copyStreams from 'pg-copy-streams';
 import { systemClock } from '../../src/config/clock.js';
-import { COPY_EVENTS_SQL, copyRows } from '../../src/db/events.js';
+import { COPY_BINARY_HEADER, COPY_BINARY_TRAILER } from '../../src/db/copy-in.js';
+import { COPY_EVENTS_SQL, eventCopyRows } from '../../src/db/events.js';
 import type { Pool, Queryable } from '../../src/db/pool.js';
 import { prepareEvent, type PreparedEvent } from '../../src/events/prepare.js';
 import type { EventInput } from '../../src/events/schema.js';
@@ -31,15 +32,46 @@ export function* eventChunks(count: number, seed: number, chunk = CHUNK): Genera
   }
 }
 
+// COPY text format: backslash, tab, LF and CR escaped; \N for NULL; bytea as \\x<hex>.
+const TEXT_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+const esc = (s: string | undefined) => (s === undefined ? '\\N' : s.replace(/[\\\t\n\r]/g, (c) => TEXT_ESCAPES[c]!));
+
+/**
+ * The same rows in COPY's text format, which ingest sent before it sent binary rows: the server
+ * parses every value and decodes the canonical bytes from hex. A second baseline, for comparison
+ * with earlier runs.
+ */
+export function textCopyRows(events: readonly PreparedEvent[]): string {
+  let out = '';
+  for (const { record: r, bytes } of events) {
+    const cols = [r.event_id, r.namespace, r.retention_class, r.event_type, r.occurred_at, r.recorded_at, r.actor.id, r.actor.type,
+      r.resource?.type, r.resource?.id, r.subject_id, r.outcome, r.correlation_id];
+    out += cols.map(esc).join('\t') + `\t\\\\x${bytes.toString('hex')}\n`;
+  }
+  return out;
+}
+
 export function prepare(events: EventInput[]): PreparedEvent[] {
   return events.map((e) => prepareEvent(e, INGEST));
 }
 
-/** COPY blocks of text into wormseal.events in one statement (one transaction). */
-export async function copyBlocks(pool: Pool, blocks: Iterable<string> | AsyncIterable<string>): Promise<void> {
+/**
+ * COPY blocks of rows into wormseal.events in one statement (one transaction): binary rows
+ * (eventCopyRows, what ingest sends) or, as strings, text rows (textCopyRows).
+ */
+export async function copyBlocks(pool: Pool, blocks: Iterable<Buffer> | string[]): Promise<void> {
+  const text = Array.isArray(blocks) && typeof blocks[0] === 'string';
   const client = await pool.connect();
   try {
-    await pipeline(Readable.from(blocks), client.query(copyStreams.from(COPY_EVENTS_SQL)));
+    const stream = text
+      ? blocks
+      : (function* () {
+          yield COPY_BINARY_HEADER;
+          yield* blocks as Iterable<Buffer>;
+          yield COPY_BINARY_TRAILER;
+        })();
+    const sql = text ? COPY_EVENTS_SQL.replace(' (FORMAT binary)', '') : COPY_EVENTS_SQL;
+    await pipeline(Readable.from(stream), client.query(copyStreams.from(sql)));
   } finally {
     client.release();
   }
@@ -69,7 +101,7 @@ export async function preload(pool: Pool, count: number, seed: number, log: (m: 
         for (let i = from; i < from + n; i += CHUNK) {
           const block: PreparedEvent[] = [];
           for (let j = i; j < Math.min(i + CHUNK, from + n); j++) block.push(j < templates.length ? templates[j]! : variant(templates[j % templates.length]!, j));
-          yield copyRows(block);
+          yield eventCopyRows(block);
         }
       })(),
     );
