@@ -33,7 +33,11 @@ export async function cmdMigrate(): Promise<number> {
   }
 }
 
-const INGEST_CHUNK = 1000;
+// Lines per appendEventTexts call. Each call is one COPY statement and one commit, and on the
+// benchmark machine 1,000-line calls stored a third fewer events per second than 5,000-line ones.
+// Bounded by size too, so that a file of large events is never held a few hundred MB at a time.
+const INGEST_CHUNK = 5_000;
+const INGEST_CHUNK_CHARS = 8 * 1024 * 1024;
 
 export async function cmdIngest(file: string | undefined, opts: Json): Promise<number> {
   const ctx = createContext('db');
@@ -45,6 +49,7 @@ export async function cmdIngest(file: string | undefined, opts: Json): Promise<n
     const errors: { line: number; reason: string; event_id?: string }[] = [];
     let chunk: string[] = [];
     let numbers: number[] = [];
+    let chars = 0;
     let lineNo = 0;
     const flush = async () => {
       if (chunk.length === 0) return;
@@ -59,13 +64,15 @@ export async function cmdIngest(file: string | undefined, opts: Json): Promise<n
       }
       chunk = [];
       numbers = [];
+      chars = 0;
     };
     for await (const line of lines) {
       lineNo++;
       if (line.trim() === '') continue; // blank lines (a trailing newline, spacing) are not events
       chunk.push(line);
       numbers.push(lineNo);
-      if (chunk.length >= INGEST_CHUNK) await flush();
+      chars += line.length;
+      if (chunk.length >= INGEST_CHUNK || chars >= INGEST_CHUNK_CHARS) await flush();
     }
     await flush();
     if (opts.json) printJson({ ...totals, errors });

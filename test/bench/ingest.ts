@@ -14,7 +14,7 @@ import { appendEvents } from '../../src/events/ingest.js';
 import { createEmitter, type EmitFailure } from '../../src/events/emitter.js';
 import type { EventInput } from '../../src/events/schema.js';
 
-const APPEND_BATCH = 1_000; // what `wormseal ingest` sends per call
+const APPEND_BATCH = 5_000; // what `wormseal ingest` sends per call (src/cli/commands.ts)
 const SEED_SAMPLE = 2_000;
 const WRITERS = 16;
 

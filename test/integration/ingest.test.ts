@@ -102,4 +102,22 @@ describe('ingest: bad lines are named, good lines land, nothing half-written', (
     ]);
     expect(n.rows[0].n).toBe(400);
   });
+
+  it('names the right line of a file sent in several calls, cut by count and by size', async () => {
+    // `wormseal ingest` sends 5,000 lines, or 8 MiB of them, per call: 5,100 small events cross the
+    // first cut, then 200 of ~45 kB cross the size cut. A bad line sits after each cut.
+    const small = generateEvents({ count: 5_100, seed: 21 }).map((e) => JSON.stringify(e));
+    const large = generateEvents({ count: 200, seed: 22 }).map((e) => JSON.stringify({ ...e, data: { note: 'x'.repeat(45_000) } }));
+    const lines = [...small, ...large];
+    const bad = [5_050, 5_100 + 190]; // 1-based line numbers
+    for (const n of bad) lines[n - 1] = lines[n - 1]!.replace(/"outcome":"[a-z]+"/, '"outcome":"sideways"');
+    const r = await runCli(['ingest', '--json'], { env: h.env, input: lines.join('\n') + '\n' });
+    expect(r.code).toBe(1);
+    const out = JSON.parse(r.stdout) as { accepted: number; rejected: number; errors: { line: number; reason: string }[] };
+    expect(out.errors.map((e) => [e.line, e.reason.split(':')[0]])).toEqual(bad.map((n) => [n, 'outcome']));
+    expect(out).toMatchObject({ accepted: lines.length - 2, rejected: 2 });
+    const ids = [...small, ...large].filter((_, i) => !bad.includes(i + 1)).map((l) => (JSON.parse(l) as { event_id: string }).event_id);
+    const n = await h.pool.query('SELECT count(*)::int AS n FROM wormseal.events WHERE event_id = ANY($1::uuid[])', [ids]);
+    expect(n.rows[0].n).toBe(ids.length);
+  });
 });
