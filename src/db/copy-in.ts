@@ -34,8 +34,8 @@ function daysFromCivil(y: number, m: number, d: number): number {
 
 /**
  * The growing buffer binary COPY rows are written into: reserve() room for a row, write its fields
- * with the put* functions (each returns the offset after what it wrote), then done(); take()
- * hands the rows over.
+ * from `at` with the put* functions (each returns the offset after what it wrote), set `at` to the
+ * end of the row; take() hands the rows over.
  */
 export class BinaryCopyRows {
   buf: Buffer;
