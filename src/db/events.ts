@@ -46,7 +46,7 @@ export async function insertEvents(db: Queryable, events: PreparedEvent[]): Prom
 const COPY_FIELDS = 14;
 
 /** Binary COPY rows of prepared events, for COPY_EVENTS_SQL (its header and trailer not included). */
-export function eventCopyRows(events: readonly PreparedEvent[], into = new BinaryCopyRows()): Buffer {
+export function eventCopyRows(events: readonly PreparedEvent[], into = new BinaryCopyRows(64 * 1024)): Buffer {
   for (const { record: r, bytes } of events) {
     const { actor, resource } = r;
     // Fixed fields: row start 2, 14 lengths, uuid 16, two timestamps 8 each.
