@@ -71,46 +71,73 @@ function contentKey(record: object): string {
 const SLICE = 32;
 
 async function ingestItems(deps: IngestDeps, items: Item[]): Promise<IngestResult> {
-  const result: IngestResult = { accepted: 0, rejected: 0, duplicates: 0, errors: [], event_ids: new Array(items.length) };
-  const reject = (index: number, field: string, reason: string, event_id?: string) => {
-    result.rejected++;
-    result.errors.push({ index, field, reason: field ? `${field}: ${reason}` : reason, ...(event_id ? { event_id } : {}) });
-  };
-  const prepared: { index: number; ev: PreparedEvent }[] = [];
-  const firstById = new Map<string, PreparedEvent>();
   const opts = { clock: deps.clock, schedule: deps.schedule, maxEventBytes: deps.maxEventBytes };
-  const validate = (item: Item): PreparedEvent | undefined => {
+  const prepare = (item: Item): PreparedEvent => ('text' in item ? prepareEventText(item.text, opts) : prepareEvent(item.input, opts));
+  return (await copyItems(deps, items, prepare)) ?? (await insertItems(deps, items, prepare));
+}
+
+/** Sorts out one item: its prepared event, or a rejection already recorded. */
+type Check = (item: Item) => PreparedEvent | undefined;
+
+/**
+ * Validation shared by both paths: rejects an invalid item, settles an id repeated within the
+ * request (same content: accepted as a duplicate; other content: rejected), and answers the
+ * events to store. `recall(index)` gives the prepared event of an earlier item again.
+ */
+function checker(result: IngestResult, prepare: (item: Item) => PreparedEvent, recall: (index: number) => PreparedEvent): Check {
+  const firstById = new Map<string, number>();
+  return (item) => {
     let ev: PreparedEvent;
     try {
-      ev = 'text' in item ? prepareEventText(item.text, opts) : prepareEvent(item.input, opts);
+      ev = prepare(item);
     } catch (e) {
       if (e instanceof EventRejectedError) {
-        reject(item.index, e.field, e.detail);
+        reject(result, item.index, e.field, e.detail);
         return undefined;
       }
       throw e;
     }
-    const twin = firstById.get(ev.record.event_id);
-    if (twin) {
+    const id = ev.record.event_id;
+    const twin = firstById.get(id);
+    if (twin !== undefined) {
       // Content keys only for ids repeated within the request: rare, and a third serialization.
-      if (contentKey(twin.record) === contentKey(ev.record)) {
+      if (contentKey(recall(twin).record) === contentKey(ev.record)) {
         result.accepted++;
         result.duplicates++;
-        result.event_ids[item.index] = ev.record.event_id;
+        result.event_ids[item.index] = id;
       } else {
-        reject(item.index, 'event_id', `${ev.record.event_id} appears earlier in this request with different content`, ev.record.event_id);
+        reject(result, item.index, 'event_id', `${id} appears earlier in this request with different content`, id);
       }
       return undefined;
     }
-    firstById.set(ev.record.event_id, ev);
-    prepared.push({ index: item.index, ev });
+    firstById.set(id, item.index);
     return ev;
   };
+}
 
-  // Fast path: one COPY, fed slice by slice as events pass validation. It stores every row or
-  // none; a resubmitted id (no ON CONFLICT in COPY) or any refused row sends the whole request
-  // down the careful path below.
-  let inserted: Set<string> | undefined;
+function emptyResult(items: Item[]): IngestResult {
+  return { accepted: 0, rejected: 0, duplicates: 0, errors: [], event_ids: new Array(items.length) };
+}
+
+function reject(result: IngestResult, index: number, field: string, reason: string, event_id?: string): void {
+  result.rejected++;
+  result.errors.push({ index, field, reason: field ? `${field}: ${reason}` : reason, ...(event_id ? { event_id } : {}) });
+}
+
+/**
+ * The fast path: one COPY, fed slice by slice as events pass validation. It stores every row or
+ * none. Undefined when the server refused it (a resubmitted id, as COPY has no ON CONFLICT, or any
+ * refused row): the request then goes down the careful path, which validates it again. Only the ids
+ * of the rows sent are kept, so the events themselves are garbage as soon as their slice is sent
+ * (kept for the whole request, they cost the garbage collector about a twentieth of ingest's time).
+ */
+async function copyItems(deps: IngestDeps, items: Item[], prepare: (item: Item) => PreparedEvent): Promise<IngestResult | undefined> {
+  const result = emptyResult(items);
+  // An id repeated in the request: the first one is prepared again (recorded_at aside, which the
+  // content key leaves out, preparing is deterministic for an event that names its id).
+  const check = checker(result, prepare, (index) => prepare(items[index]!));
+  const sent: number[] = [];
+  const sentIds: string[] = [];
   let copyFailure: unknown;
   const client = await deps.pool.connect();
   try {
@@ -118,37 +145,64 @@ async function ingestItems(deps: IngestDeps, items: Item[]): Promise<IngestResul
     for (let i = 0; i < items.length; i += SLICE) {
       const slice: PreparedEvent[] = [];
       for (let j = i; j < Math.min(i + SLICE, items.length); j++) {
-        const ev = validate(items[j]!);
-        if (ev) slice.push(ev);
+        const ev = check(items[j]!);
+        if (!ev) continue;
+        slice.push(ev);
+        sent.push(j);
+        sentIds.push(ev.record.event_id);
       }
       if (copyFailure === undefined) await copy.write(slice).catch((e: unknown) => (copyFailure = e));
     }
     if (copyFailure === undefined) await copy.finish().catch((e: unknown) => (copyFailure = e));
-    if (copyFailure === undefined) inserted = new Set(firstById.keys());
   } finally {
     // A connection whose COPY failed is not reused.
     client.release(copyFailure !== undefined);
   }
-  if (copyFailure !== undefined && isConnectionError(copyFailure)) throw copyFailure;
+  if (copyFailure !== undefined) {
+    if (isConnectionError(copyFailure)) throw copyFailure;
+    return undefined;
+  }
+  for (let k = 0; k < sent.length; k++) {
+    result.accepted++;
+    result.event_ids[items[sent[k]!]!.index] = sentIds[k]!;
+  }
+  result.errors.sort((a, b) => a.index - b.index);
+  return result;
+}
 
-  if (!inserted) {
-    try {
-      inserted = await withTransaction(deps.pool, (c) => insertEvents(c, prepared.map((p) => p.ev)));
-    } catch (batchError) {
-      // One row the database refuses must not sink the others: retry one by one to find it.
-      inserted = new Set();
-      const failed = new Set<number>();
-      for (const p of prepared) {
-        try {
-          for (const id of await withTransaction(deps.pool, (c) => insertEvents(c, [p.ev]))) inserted.add(id);
-        } catch (e) {
-          if (isConnectionError(e)) throw batchError;
-          reject(p.index, '', `database refused the event: ${(e as Error).message}`, p.ev.record.event_id);
-          failed.add(p.index);
-        }
+/**
+ * The careful path: INSERT ... ON CONFLICT DO NOTHING in one transaction; if the database refuses
+ * it, one event at a time, so that the row it refuses does not sink the others. An id already
+ * recorded is a duplicate when the stored bytes are the same event, else a rejection.
+ */
+async function insertItems(deps: IngestDeps, items: Item[], prepare: (item: Item) => PreparedEvent): Promise<IngestResult> {
+  const result = emptyResult(items);
+  const prepared: { index: number; ev: PreparedEvent }[] = [];
+  const byItem = new Map<number, PreparedEvent>();
+  const check = checker(result, prepare, (index) => byItem.get(index)!);
+  for (const item of items) {
+    const ev = check(item);
+    if (!ev) continue;
+    byItem.set(item.index, ev);
+    prepared.push({ index: item.index, ev });
+  }
+  let inserted: Set<string>;
+  try {
+    inserted = await withTransaction(deps.pool, (c) => insertEvents(c, prepared.map((p) => p.ev)));
+  } catch (batchError) {
+    // One row the database refuses must not sink the others: retry one by one to find it.
+    inserted = new Set();
+    const failed = new Set<number>();
+    for (const p of prepared) {
+      try {
+        for (const id of await withTransaction(deps.pool, (c) => insertEvents(c, [p.ev]))) inserted.add(id);
+      } catch (e) {
+        if (isConnectionError(e)) throw batchError;
+        reject(result, p.index, '', `database refused the event: ${(e as Error).message}`, p.ev.record.event_id);
+        failed.add(p.index);
       }
-      for (let i = prepared.length - 1; i >= 0; i--) if (failed.has(prepared[i]!.index)) prepared.splice(i, 1);
     }
+    for (let i = prepared.length - 1; i >= 0; i--) if (failed.has(prepared[i]!.index)) prepared.splice(i, 1);
   }
 
   const skipped = prepared.filter((p) => !inserted.has(p.ev.record.event_id));
@@ -163,7 +217,7 @@ async function ingestItems(deps: IngestDeps, items: Item[]): Promise<IngestResul
       // Same event = same bytes once our recorded_at is replaced by the one stored.
       const same = existing && sha256(canonicalBytes({ ...p.ev.record, recorded_at: existing.recorded_at })).equals(existing.sha256);
       if (!same) {
-        reject(p.index, 'event_id', `${id} is already recorded with different content`, id);
+        reject(result, p.index, 'event_id', `${id} is already recorded with different content`, id);
         continue;
       }
       result.duplicates++;

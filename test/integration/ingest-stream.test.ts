@@ -65,6 +65,29 @@ describe('ingest: requests streamed through COPY keep their all-or-nothing promi
     expect(await storedIds(ids)).toEqual([...ids].sort());
   });
 
+  it('an id repeated within one request counts once when the content is the same, and is refused when not', async () => {
+    // Both paths: a fresh request streams through COPY; one holding an id already recorded falls
+    // back to INSERT and sorts out the repeats again.
+    for (const recordedFirst of [false, true]) {
+      const events = generateEvents({ count: 100, seed: recordedFirst ? 144 : 143 });
+      const ids = events.map((e) => e.event_id!);
+      if (recordedFirst) expect(await appendEvents(deps, [events[90]!])).toMatchObject({ accepted: 1 });
+      const request: EventInput[] = [...events];
+      request.splice(60, 0, { ...events[10]! }); // the same event again: index 60
+      request.splice(80, 0, { ...events[20]!, data: { altered: true } }); // same id, other content: index 80
+      const res = await appendEvents(deps, request);
+      expect(res).toMatchObject({ accepted: 101, rejected: 1, duplicates: recordedFirst ? 2 : 1 });
+      expect(res.errors).toEqual([
+        { index: 80, event_id: ids[20], field: 'event_id', reason: `event_id: ${ids[20]} appears earlier in this request with different content` },
+      ]);
+      expect(res.event_ids[60]).toBe(ids[10]);
+      expect(res.event_ids[80]).toBeUndefined();
+      expect(await storedIds(ids)).toEqual([...ids].sort());
+      const kept = await h.pool.query(`SELECT convert_from(canonical, 'UTF8') AS c FROM wormseal.events WHERE event_id = $1`, [ids[20]]);
+      expect(kept.rows[0].c).not.toContain('"altered"');
+    }
+  });
+
   it('a connection lost in the middle of the COPY leaves none of the request behind', async () => {
     const events = generateEvents({ count: 2_000, seed: 43 });
     const ids = events.map((e) => e.event_id!);
