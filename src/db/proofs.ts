@@ -80,9 +80,10 @@ export async function readWindowLeafHashes(
   // aggregated as they come. string_agg(... ORDER BY) would sort every row again (PostgreSQL 15
   // sorts inside ordered aggregates whatever the input order), and with enable_sort on the planner,
   // misjudging the range's size from the row comparison, picks a bitmap scan and a sort that
-  // spills to disk: both cost more server time than hashing the rows.
+  // spills to disk: both cost more server time than hashing the rows. JIT off, as for the
+  // sealer's window scan (visitWindow): compiling this per-row hashing made it slower.
   return withTransaction(pool, async (c) => {
-    await c.query('SET LOCAL enable_sort = off');
+    await c.query('SET LOCAL enable_sort = off; SET LOCAL jit = off');
     const res = await c.query<{ leaves: Buffer | null }>(
       `SELECT string_agg(w.leaf, ''::bytea) AS leaves FROM (
          SELECT sha256('\\x00'::bytea || e.canonical) AS leaf
