@@ -19,6 +19,7 @@ import { createProgress, progressWanted } from './progress.js';
 import { reportPathProblem, writeVerifyReport } from './report.js';
 import { faultsFromEnv } from './faults.js';
 import { retentionDeps } from './retention.js';
+import { tuneHeapForSealing } from './heap.js';
 
 type Json = { json?: boolean };
 
@@ -107,6 +108,7 @@ function sealDeps(ctx: Context): SealDeps & Pick<Context['config'], 'signingKey'
 }
 
 export async function cmdSeal(opts: Json & { namespace?: string }): Promise<number> {
+  tuneHeapForSealing();
   const ctx = createContext('db+s3');
   try {
     const report = await sealAndCheckpoint(sealDeps(ctx), opts.namespace ? { namespace: opts.namespace } : {});
@@ -137,6 +139,7 @@ export async function cmdSeal(opts: Json & { namespace?: string }): Promise<numb
 }
 
 export async function cmdWorker(): Promise<number> {
+  tuneHeapForSealing();
   const ctx = createContext('db+s3');
   const expression = ctx.config.sealCron ?? SCHEDULES.seal;
   const retentionExpression = ctx.config.retentionCron ?? SCHEDULES.retention;

@@ -6,7 +6,9 @@
 import { sealAndCheckpoint } from '../../src/checkpoint/run.js';
 import { readFile } from 'node:fs/promises';
 import { clock, createContext } from '../../src/cli/context.js';
+import { tuneHeapForSealing } from '../../src/cli/heap.js';
 
+tuneHeapForSealing(); // as `wormseal seal` does
 const ctx = createContext('db+s3');
 try {
   const before = await backendTicks();
