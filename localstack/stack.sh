@@ -114,6 +114,62 @@ stop_all() {
     pid=$(head -n1 "$dir/pg/postmaster.pid" 2>/dev/null || true)
     [[ $pid =~ ^[0-9]+$ ]] && stop_pid postgres "$pid" "$dir" INT
   fi
+  release_hugepages "$dir"
+}
+
+# ---------------------------------------------------------------------------------------------
+# huge pages for Postgres's shared buffers
+# ---------------------------------------------------------------------------------------------
+# With 2 GB of shared buffers in 4 KB pages, Postgres's index scans spend much of their time on
+# TLB misses; on a paravirtualised VM (PVM here, shadow page tables) measured over half of a
+# window read, which huge pages made ~4x faster. As root, start reserves the pages the cluster
+# needs on top of what the machine already has (vm.nr_hugepages is system-wide: several stacks
+# add up) and stop gives them back; Postgres runs with huge_pages = try, so without the pages
+# (not root, a read-only /proc/sys, no contiguous memory) it starts on 4 KB pages as before.
+HUGEPAGES=/proc/sys/vm/nr_hugepages
+HUGEPAGES_LOCK=/tmp/.wormseal-stack-hugepages.lock
+
+# hugepages_add N: change vm.nr_hugepages by N (negative to give back) under a lock, so stacks
+# starting or stopping at once do not overwrite each other's count; prints the change made.
+hugepages_add() {
+  local n=$1
+  (
+    flock 9
+    local cur want got
+    cur=$(<"$HUGEPAGES")
+    want=$((cur + n))
+    ((want < 0)) && want=0
+    echo "$want" >"$HUGEPAGES" 2>/dev/null || { echo 0; exit 0; }
+    got=$(<"$HUGEPAGES")
+    echo $((got - cur))
+  ) 9>"$HUGEPAGES_LOCK"
+}
+
+reserve_hugepages() {
+  local need got
+  if [[ $EUID -ne 0 || ! -w $HUGEPAGES ]]; then
+    log "huge pages: not reserved (needs root and a writable $HUGEPAGES); postgres uses 4 KB pages"
+    return 0
+  fi
+  need=$(as_pg "$PG_BIN/postgres" -D "$DIR/pg" -C shared_memory_size_in_huge_pages 2>/dev/null || true)
+  [[ $need =~ ^[0-9]+$ && $need -gt 0 ]] || { log "huge pages: postgres did not say how many it needs; not reserved"; return 0; }
+  got=$(hugepages_add "$need")
+  if ((got < need)); then
+    # Postgres maps its shared memory in one piece: a partial reservation is of no use to it.
+    ((got > 0)) && hugepages_add "-$got" >/dev/null
+    log "huge pages: the kernel gave $got of $need; postgres uses 4 KB pages"
+    return 0
+  fi
+  echo "$got" >"$DIR/hugepages"
+  log "huge pages: reserved $got x 2 MB for postgres's shared memory"
+}
+
+release_hugepages() {
+  local dir=$1 n
+  [[ -f $dir/hugepages ]] || return 0
+  n=$(<"$dir/hugepages")
+  [[ $n =~ ^[0-9]+$ ]] && hugepages_add "-$n" >/dev/null
+  rm -f "$dir/hugepages"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -298,7 +354,10 @@ shared_buffers = 2GB
 fsync = off
 synchronous_commit = off
 full_page_writes = off
+# Huge pages when reserve_hugepages got them, 4 KB pages otherwise.
+huge_pages = try
 EOF
+  reserve_hugepages
   stage "starting postgres" "$DIR/logs/postgres.log"
   as_pg "$PG_BIN/pg_ctl" -D "$DIR/pg" -l "$DIR/logs/postgres.log" -w -t 60 start >/dev/null
 
