@@ -4,7 +4,7 @@
 // memory and nothing per line is copied between threads.
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { BatchLines, hashLines, scanData, type ContentFinding, type DataExpectation } from './data.js';
+import { BatchLines, hashLines, scanDataShared, type ContentFinding, type DataExpectation } from './data.js';
 
 export type WorkRequest =
   | { kind: 'scan'; id: number; expect: DataExpectation; data: Uint8Array }
@@ -16,11 +16,12 @@ export type WorkResponse =
   | { id: number; kind: 'error'; error: { name: string; message: string; stack?: string } };
 
 /** Do one piece of work. An error thrown by it is answered, not thrown. */
-export function answer(req: WorkRequest): WorkResponse {
+export async function answer(req: WorkRequest): Promise<WorkResponse> {
   try {
     if (req.kind === 'scan') {
-      const s = scanData(req.expect, asBuffer(req.data));
-      const lines = s.lines ? { raw: sharedBytes(s.lines.raw), ends: sharedFloats(s.lines.ends) } : {};
+      // Lines land in shared memory as they are decompressed: posted back, they are shared, not copied.
+      const s = await scanDataShared(req.expect, asBuffer(req.data));
+      const lines = s.lines ? { raw: asBytes(s.lines.raw), ends: s.lines.ends } : {};
       return { id: req.id, kind: 'scan', dataSha256: s.dataSha256, findings: s.findings, ...lines };
     }
     const root = hashLines(new BatchLines(asBuffer(req.raw), req.ends), req.leaves, req.from, req.to);
@@ -35,17 +36,8 @@ export function asBuffer(u: Uint8Array): Buffer {
   return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 }
 
-/** Copies in shared memory: posted to other threads, they are shared, not copied again. */
-function sharedBytes(a: Uint8Array): Uint8Array {
-  const out = new Uint8Array(new SharedArrayBuffer(a.byteLength));
-  out.set(a);
-  return out;
-}
-
-function sharedFloats(a: Float64Array): Float64Array {
-  const out = new Float64Array(new SharedArrayBuffer(a.byteLength));
-  out.set(a);
-  return out;
+function asBytes(b: Buffer): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
 /** workerData of a BatchChecker worker: only then does importing this module answer messages. */
@@ -53,5 +45,5 @@ export const WORKER_DATA = { wormsealBatchWorker: 1 } as const;
 
 if (parentPort && (workerData as typeof WORKER_DATA | undefined)?.wormsealBatchWorker === 1) {
   const port = parentPort;
-  port.on('message', (req: WorkRequest) => port.postMessage(answer(req)));
+  port.on('message', (req: WorkRequest) => void answer(req).then((res) => port.postMessage(res)));
 }

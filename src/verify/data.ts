@@ -1,7 +1,7 @@
 // The data object half of a batch check, free of the manifest schema (and so of zod): worker
 // threads (batch-worker.ts) load this module and little else, and start in a few milliseconds.
 
-import { DataObjectError, scanDataObject, sha256 } from '../archive/batchfile.js';
+import { DataObjectError, scanDataObject, scanDataObjectInto, sha256 } from '../archive/batchfile.js';
 import type { Manifest } from '../archive/manifest.js';
 import { HASH_SIZE, leafDigestAt } from '../merkle/hash.js';
 import { buildLevelTree } from '../merkle/levels.js';
@@ -53,25 +53,64 @@ export interface DataCheck {
  * The data object's SHA-256 and size against the manifest, then its lines: decompressed, split,
  * counted. Findings in the order checkBatchBytes reports them; the root check follows (rootFinding).
  */
-export function scanData(expect: DataExpectation, dataBytes: Buffer): { dataSha256: string; lines?: BatchLines; findings: ContentFinding[] } {
-  const findings: ContentFinding[] = [];
-  const digest = sha256(dataBytes).toString('hex');
-  if (digest !== expect.data.sha256 || dataBytes.length !== expect.data.bytes) {
-    findings.push({
-      object: 'data',
-      reason: 'content_changed',
-      detail: `data object sha256 ${digest} (${dataBytes.length} bytes), manifest says ${expect.data.sha256} (${expect.data.bytes} bytes)`,
-    });
-  }
-  let lines: BatchLines;
+export function scanData(expect: DataExpectation, dataBytes: Buffer): ScannedData {
+  const digest = digestFinding(expect, dataBytes);
+  let scanned: { raw: Buffer; ends: Float64Array };
   try {
-    const scanned = scanDataObject(dataBytes);
-    lines = new BatchLines(scanned.raw, scanned.ends);
+    scanned = scanDataObject(dataBytes);
   } catch (e) {
-    if (!(e instanceof DataObjectError)) throw e;
-    findings.push({ object: 'data', reason: 'content_changed', detail: e.message });
-    return { dataSha256: digest, findings };
+    return linesFailed(digest, e);
   }
+  return linesFound(expect, digest, scanned);
+}
+
+/**
+ * scanData with the lines decompressed into SharedArrayBuffers (raw bytes and LF offsets), which
+ * worker threads share without copying: what a BatchChecker worker runs.
+ */
+export async function scanDataShared(expect: DataExpectation, dataBytes: Buffer): Promise<ScannedData> {
+  const digest = digestFinding(expect, dataBytes);
+  let scanned: { raw: Buffer; ends: Float64Array };
+  try {
+    scanned = await scanDataObjectInto(dataBytes, (size) => Buffer.from(new SharedArrayBuffer(size)));
+  } catch (e) {
+    return linesFailed(digest, e);
+  }
+  const ends = new Float64Array(new SharedArrayBuffer(scanned.ends.byteLength));
+  ends.set(scanned.ends);
+  return linesFound(expect, digest, { raw: scanned.raw, ends });
+}
+
+export interface ScannedData {
+  /** SHA-256 (hex) of the data object's bytes. */
+  dataSha256: string;
+  lines?: BatchLines;
+  findings: ContentFinding[];
+}
+
+function digestFinding(expect: DataExpectation, dataBytes: Buffer): ScannedData {
+  const digest = sha256(dataBytes).toString('hex');
+  if (digest === expect.data.sha256 && dataBytes.length === expect.data.bytes) return { dataSha256: digest, findings: [] };
+  return {
+    dataSha256: digest,
+    findings: [
+      {
+        object: 'data',
+        reason: 'content_changed',
+        detail: `data object sha256 ${digest} (${dataBytes.length} bytes), manifest says ${expect.data.sha256} (${expect.data.bytes} bytes)`,
+      },
+    ],
+  };
+}
+
+function linesFailed(digest: ScannedData, e: unknown): ScannedData {
+  if (!(e instanceof DataObjectError)) throw e;
+  return { dataSha256: digest.dataSha256, findings: [...digest.findings, { object: 'data', reason: 'content_changed', detail: e.message }] };
+}
+
+function linesFound(expect: DataExpectation, digest: ScannedData, scanned: { raw: Buffer; ends: Float64Array }): ScannedData {
+  const lines = new BatchLines(scanned.raw, scanned.ends);
+  const findings = [...digest.findings];
   if (lines.count !== expect.tree.size) {
     findings.push({
       object: 'data',
@@ -79,7 +118,7 @@ export function scanData(expect: DataExpectation, dataBytes: Buffer): { dataSha2
       detail: `data object has ${lines.count} lines, manifest tree size is ${expect.tree.size}`,
     });
   }
-  return { dataSha256: digest, lines, findings };
+  return { dataSha256: digest.dataSha256, lines, findings };
 }
 
 /**

@@ -62,6 +62,9 @@ const cases: [string, Buffer, Buffer | undefined][] = [
   ['data object not gzip', small.manifest, Buffer.from('not gzip at all')],
   ['data object truncated', large.manifest, large.data.subarray(0, large.data.length - 100)],
   ['empty line', small.manifest, gzipSync('{"a":1}\n\n')],
+  // The last member's trailer states less than the whole: the shared buffer has to grow.
+  ['two gzip members', large.manifest, Buffer.concat([regzip(large.data, (l) => l.slice(0, 15_000)), regzip(large.data, (l) => l.slice(15_000))])],
+  ['bytes after the gzip stream', small.manifest, Buffer.concat([small.data, Buffer.from('trailing bytes')])],
 ];
 
 describe('BatchChecker (checkBatchBytes on worker threads)', () => {
@@ -97,6 +100,8 @@ describe('BatchChecker (checkBatchBytes on worker threads)', () => {
       ['data object not gzip', ['data:content_changed', 'data:content_changed']],
       ['data object truncated', ['data:content_changed', 'data:content_changed']],
       ['empty line', ['data:content_changed', 'data:content_changed']],
+      ['two gzip members', ['data:content_changed']],
+      ['bytes after the gzip stream', ['data:content_changed', 'data:content_changed']],
     ]);
   });
 
@@ -122,8 +127,8 @@ describe('BatchChecker (checkBatchBytes on worker threads)', () => {
     await c.close();
   });
 
-  it('an error thrown by a check comes back as that error', () => {
-    const res = answer({ kind: 'scan', id: 7, expect: null as never, data: new Uint8Array(1) });
+  it('an error thrown by a check comes back as that error', async () => {
+    const res = await answer({ kind: 'scan', id: 7, expect: null as never, data: new Uint8Array(1) });
     expect(res).toMatchObject({ id: 7, kind: 'error', error: { name: 'TypeError' } });
   });
 
