@@ -89,36 +89,43 @@ describe('ingest: requests streamed through COPY keep their all-or-nothing promi
   });
 
   it('a connection lost in the middle of the COPY leaves none of the request behind', async () => {
-    const events = generateEvents({ count: 2_000, seed: 43 });
+    const events = generateEvents({ count: 10_000, seed: 43 });
     const ids = events.map((e) => e.event_id!);
     // The clock is read once per event: after 1,000 events (slices already sent), end the
-    // writer's backend from another connection.
-    let reads = 0;
-    let killed: Promise<number> | undefined;
-    const clock: Clock = {
-      now: () => {
-        if (++reads === 1_000) {
-          killed = h.pool
-            .query<{ n: number }>(
-              `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
-               WHERE datname = current_database() AND query LIKE 'COPY wormseal.events%' AND state = 'active'`,
-            )
-            .then((r) => r.rows[0]!.n);
-        }
-        return new Date();
-      },
-    };
-    const outcome = await appendEvents({ ...deps, clock }, events).then(
-      (r) => ({ ok: true as const, r }),
-      (e: unknown) => ({ ok: false as const, e }),
-    );
-    expect(await killed).toBe(1);
-    if (outcome.ok) {
-      // The rows were sent again on another connection: all of them, once.
-      expect(outcome.r).toMatchObject({ accepted: 2_000, rejected: 0, duplicates: 0 });
-      expect(await storedIds(ids)).toHaveLength(2_000);
-    } else {
-      expect(await storedIds(ids)).toEqual([]);
+    // writer's backend from another connection, connected beforehand so that the statement goes
+    // out at once; the 9,000 events still to prepare keep the COPY open well after it lands (with
+    // 2,000 events and a pooled connection the COPY sometimes ended first).
+    const killer = await h.pool.connect();
+    try {
+      let reads = 0;
+      let killed: Promise<number> | undefined;
+      const clock: Clock = {
+        now: () => {
+          if (++reads === 1_000) {
+            killed = killer
+              .query<{ n: number }>(
+                `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+                 WHERE datname = current_database() AND query LIKE 'COPY wormseal.events%' AND state = 'active'`,
+              )
+              .then((r) => r.rows[0]!.n);
+          }
+          return new Date();
+        },
+      };
+      const outcome = await appendEvents({ ...deps, clock }, events).then(
+        (r) => ({ ok: true as const, r }),
+        (e: unknown) => ({ ok: false as const, e }),
+      );
+      expect(await killed).toBe(1);
+      if (outcome.ok) {
+        // The rows were sent again on another connection: all of them, once.
+        expect(outcome.r).toMatchObject({ accepted: 10_000, rejected: 0, duplicates: 0 });
+        expect(await storedIds(ids)).toHaveLength(10_000);
+      } else {
+        expect(await storedIds(ids)).toEqual([]);
+      }
+    } finally {
+      killer.release();
     }
   });
 });
