@@ -303,8 +303,8 @@ export async function visitWindow(
   }
 }
 
-// COPY takes no bind parameters: literals are escaped by the driver, positions are bigints.
-function positionLiteral(p: Position): string {
+/** A position as an SQL row literal. COPY takes no bind parameters: literals are escaped by the driver, positions are bigints. */
+export function positionLiteral(p: Position): string {
   return `(${BigInt(p.txid).toString()}::text::xid8, ${BigInt(p.seq).toString()}::bigint)`;
 }
 

@@ -1,3 +1,6 @@
+import { HASH_SIZE } from '../merkle/hash.js';
+import { copyOutBinary, type RowVisitor } from './copy.js';
+import { positionLiteral } from './events.js';
 import { withTransaction, type Pool, type Queryable } from './pool.js';
 
 /** A sealed batch as a proof needs it (every digest and version id present). */
@@ -68,32 +71,45 @@ export async function listBatchRange(
 
 /**
  * The RFC 6962 leaf hashes of a batch's window, computed by Postgres and returned concatenated in
- * leaf order (one value, not one row per leaf). Shorter than leaf_count × 32 bytes when hot rows
- * of the window were purged. Callers compare the result with leaves they trust (a root, the sealed
- * lines) and fall back to the rows themselves on any difference.
+ * leaf order. Shorter than leaf_count × 32 bytes when hot rows of the window were purged. Callers
+ * compare the result with leaves they trust (a root, the sealed lines) and fall back to the rows
+ * themselves on any difference.
  */
 export async function readWindowLeafHashes(
   pool: Pool,
   b: Pick<ProofBatch, 'namespace' | 'retention_class' | 'first_txid' | 'first_seq' | 'last_txid' | 'last_seq'>,
 ): Promise<Buffer> {
-  // The window is one range of events_stream_order: its rows are read in index order and
-  // aggregated as they come. string_agg(... ORDER BY) would sort every row again (PostgreSQL 15
-  // sorts inside ordered aggregates whatever the input order), and with enable_sort on the planner,
-  // misjudging the range's size from the row comparison, picks a bitmap scan and a sort that
-  // spills to disk: both cost more server time than hashing the rows. JIT off, as for the
-  // sealer's window scan (visitWindow): compiling this per-row hashing made it slower.
+  // One binary COPY of 32-byte rows, copied into one Buffer as they arrive. It replaced a single
+  // string_agg value: aggregating cost the server more than sending rows (333k rows, µs per row,
+  // server/client: 2.2–2.3/0.3–0.5 against 1.75/0.15). The rows come in index order: with
+  // enable_sort on, the planner, misjudging the range's size from the row comparison, picks a
+  // bitmap scan and a sort that spills to disk. JIT off, as for the sealer's window scan
+  // (visitWindow): compiling this per-row hashing made it slower.
   return withTransaction(pool, async (c) => {
     await c.query('SET LOCAL enable_sort = off; SET LOCAL jit = off');
-    const res = await c.query<{ leaves: Buffer | null }>(
-      `SELECT string_agg(w.leaf, ''::bytea) AS leaves FROM (
-         SELECT sha256('\\x00'::bytea || e.canonical) AS leaf
-         FROM wormseal.events e
-         WHERE e.namespace = $1 AND e.retention_class = $2
-           AND (e.txid, e.seq) >= ($3::xid8, $4::bigint) AND (e.txid, e.seq) <= ($5::xid8, $6::bigint)
-         ORDER BY e.txid, e.seq) w`,
-      [b.namespace, b.retention_class, b.first_txid, b.first_seq, b.last_txid, b.last_seq],
-    );
-    return res.rows[0]?.leaves ?? Buffer.alloc(0);
+    let out = Buffer.allocUnsafe(64 * 1024);
+    let n = 0;
+    const visitor: RowVisitor = {
+      row(r) {
+        const len = r.length[0]!;
+        if (len !== HASH_SIZE) throw new Error(`leaf hash of ${len} bytes from Postgres`);
+        if (n + HASH_SIZE > out.length) {
+          const grown = Buffer.allocUnsafe(out.length * 2);
+          out.copy(grown, 0, 0, n);
+          out = grown;
+        }
+        r.buf.copy(out, n, r.start[0]!, r.start[0]! + HASH_SIZE);
+        n += HASH_SIZE;
+      },
+      page() {},
+    };
+    const query = `SELECT sha256('\\x00'::bytea || e.canonical) FROM wormseal.events e
+      WHERE e.namespace = ${c.escapeLiteral(b.namespace)} AND e.retention_class = ${c.escapeLiteral(b.retention_class)}
+        AND (e.txid, e.seq) >= ${positionLiteral({ txid: BigInt(b.first_txid), seq: BigInt(b.first_seq) })}
+        AND (e.txid, e.seq) <= ${positionLiteral({ txid: BigInt(b.last_txid), seq: BigInt(b.last_seq) })}
+      ORDER BY e.txid, e.seq`;
+    await copyOutBinary(c, query, visitor, Number.MAX_SAFE_INTEGER);
+    return out.subarray(0, n);
   });
 }
 
