@@ -16,6 +16,55 @@ export function matches(sel: Selection, e: Record<string, unknown>): boolean {
   return true;
 }
 
+/**
+ * Finds, in the lines of a data object, those that cannot match a selection without parsing them:
+ * what verify-bundle's completeness check asks of every line of every batch it includes (parsing
+ * each one cost ~3 µs of a ~10 µs check per line).
+ *
+ * Sound for any JSON, canonical or not. A line holding no backslash holds every string literally:
+ * a string value equal to `v` appears as the bytes of JSON.stringify(v) (`"v"`, UTF-8), and one
+ * that needs escaping cannot appear at all. So a line without a backslash that lacks one needle
+ * of the selection (namespace, actor, resource type and id, subject) cannot match; any other line
+ * is parsed and judged by matches(). A value holding U+FFFD gets no needle: invalid UTF-8 in a line
+ * decodes to U+FFFD, and could equal it without its bytes. Times are always left to matches().
+ */
+export class SelectionPrefilter {
+  private readonly needles: Buffer[];
+
+  constructor(sel: Selection) {
+    const values = [sel.namespace, sel.actor, sel.resource?.type, sel.resource?.id, sel.subject];
+    this.needles = values.filter((v): v is string => v !== undefined && !v.includes('\uFFFD')).map((v) => Buffer.from(JSON.stringify(v), 'utf8'));
+  }
+
+  /**
+   * For the lines of one buffer, in order: can line [start, end) match? Each call must start at
+   * or after the previous call's end (one pass; each needle and backslash is searched once).
+   */
+  scanner(raw: Buffer): (start: number, end: number) => boolean {
+    if (this.needles.length === 0) return () => true;
+    const backslash = new NextAt(raw, 0x5c, 1);
+    const found = this.needles.map((n) => new NextAt(raw, n, n.length));
+    return (start, end) => backslash.within(start, end) || found.every((f) => f.within(start, end));
+  }
+}
+
+/** The next occurrence of a needle at or after a position, searched again only when passed. */
+class NextAt {
+  private at = -2;
+
+  constructor(
+    private readonly raw: Buffer,
+    private readonly needle: Buffer | number,
+    private readonly length: number,
+  ) {}
+
+  /** Does the needle occur entirely inside [start, end)? Calls must not move `start` backwards. */
+  within(start: number, end: number): boolean {
+    if (this.at !== -1 && this.at < start) this.at = this.raw.indexOf(this.needle, start);
+    return this.at !== -1 && this.at + this.length <= end;
+  }
+}
+
 export interface CandidateBatch {
   namespace: string;
   retention_class: string;

@@ -1,6 +1,6 @@
 import type { StreamId } from '../db/batches.js';
 import { bundleProofSchema, type Bundle } from '../export/format.js';
-import { matches } from '../export/select.js';
+import { matches, SelectionPrefilter } from '../export/select.js';
 import { leafHash, verifyInclusion } from '../merkle/index.js';
 import type { BundleBatch } from './bundle.js';
 import type { Problem } from './problems.js';
@@ -39,7 +39,8 @@ export function checkBundleEvents(
     });
   }
   const n = Math.min(eventLines.length, proofLines.length);
-  const listed = new Set<string>();
+  // Leaf indexes listed, by batch ("ns/class/n").
+  const listed = new Map<string, Set<number>>();
   for (let i = 0; i < n; i++) {
     let proof;
     try {
@@ -62,7 +63,9 @@ export function checkBundleEvents(
     }
     if (id !== proof.event_id) add(bundle.events.listing, 'content_changed', `the listed line carries event_id ${String(id)}`);
     const batchId = `${proof.namespace}/${proof.retention_class}/${proof.batch_no}`;
-    listed.add(`${batchId}/${proof.leaf_index}`);
+    let inBatch = listed.get(batchId);
+    if (!inBatch) listed.set(batchId, (inBatch = new Set()));
+    inBatch.add(proof.leaf_index);
     if (!checked.has(batchId)) {
       add(bundle.events.proofs, 'missing', 'its batch is not part of the bundle');
       continue;
@@ -84,14 +87,20 @@ export function checkBundleEvents(
     const sealed = batch.lines && proof.leaf_index < batch.lines.count ? batch.lines.line(proof.leaf_index) : undefined;
     if (batch.lines && (!sealed || !sealed.equals(line))) add(bundle.events.listing, 'content_changed', `differs from line ${proof.leaf_index + 1} of the batch`);
   }
+  // Every other line of an intact batch must not match the selection. The prefilter passes over
+  // most lines without parsing them (it is sound: see SelectionPrefilter); the rest are parsed.
+  const prefilter = new SelectionPrefilter(bundle.selection);
   for (const [id, b] of batches) {
-    if (!b.intact) continue; // a changed data object is already a finding; its lines prove nothing
+    if (!b.intact || !b.lines) continue; // a changed data object is already a finding; its lines prove nothing
     const [namespace, retention_class, no] = id.split('/');
-    for (let i = 0; i < (b.lines?.count ?? 0); i++) {
-      if (listed.has(`${id}/${i}`)) continue;
+    const lines = b.lines;
+    const isListed = listed.get(id);
+    const couldMatch = prefilter.scanner(lines.raw);
+    for (let i = 0, start = 0; i < lines.count; start = lines.ends[i]! + 1, i++) {
+      if (isListed?.has(i) || !couldMatch(start, lines.ends[i]!)) continue;
       let event: Record<string, unknown>;
       try {
-        event = JSON.parse(b.lines!.line(i).toString('utf8')) as Record<string, unknown>;
+        event = JSON.parse(lines.line(i).toString('utf8')) as Record<string, unknown>;
       } catch {
         continue; // an unparseable line changed the batch's root: already a finding
       }
