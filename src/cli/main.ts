@@ -29,6 +29,8 @@ Environment:
   WORMSEAL_SIGNING_KEY_NAME  key name in checkpoints and the published key (default "wormseal")
   WORMSEAL_SIGNING_KEY_VALID_UNTIL  end of the key's validity window, fixed when it is first published
   WORMSEAL_TSA_URL        RFC 3161 time-stamping authority that also stamps each checkpoint (optional)
+  WORMSEAL_HUGEPAGES=0    do not restart verify and verify-bundle with huge-page malloc (Linux, glibc;
+                          GLIBC_TUNABLES=glibc.malloc.hugetlb=1, set by the wormseal command by default)
 
 Exit codes: 0 done / verified, 1 something failed or did not verify, 2 usage or configuration error.`;
 

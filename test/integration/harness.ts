@@ -107,7 +107,7 @@ export interface CliResult {
 /** Run the real CLI (TypeScript sources through tsx) as a child process. */
 export function runCli(args: string[], opts: { env: Record<string, string>; input?: string }): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/bin.ts'), ...args], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -80,7 +80,7 @@ describe('hot-row purge', () => {
     await seal(h, ns);
     const [b] = await listBatches(h.pool, { namespace: ns, retention_class: 'short' });
     await waitForExpiry(h, b!);
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'worker'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/bin.ts'), 'worker'], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...h.env, WORMSEAL_SEAL_CRON: '0 0 1 1 *', WORMSEAL_RETENTION_CRON: '*/2 * * * * *' },
       stdio: ['ignore', 'ignore', 'pipe'],

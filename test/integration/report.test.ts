@@ -130,7 +130,7 @@ describe('verify --report and progress', () => {
   it('draws a progress bar with counts on a terminal (util-linux script gives the CLI a pty)', async () => {
     const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
     // A known terminal width, whatever terminal (if any) the tests themselves run in.
-    const command = `stty cols 100 && exec ${[process.execPath, '--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'verify'].map(quote).join(' ')}`;
+    const command = `stty cols 100 && exec ${[process.execPath, '--import', 'tsx', join(ROOT, 'src/cli/bin.ts'), 'verify'].map(quote).join(' ')}`;
     const result = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
       const child = spawn('script', ['-qec', command, '/dev/null'], {
         cwd: ROOT,
