@@ -12,7 +12,7 @@ import { ingestScenario } from './ingest.js';
 import { proveScenario } from './prove.js';
 import { queryScenario } from './query.js';
 import { BenchFailure, formatFigure, met, rate, type Figure, type ScenarioResult } from './report.js';
-import { fetchObjects, hashBaselines, sealBacklog, stageSplit, verifyOffline, verifyOnline, type SealRun } from './seal.js';
+import { fetchObjects, hashBaselines, sealBacklog, stageSplit, verifyBundleRun, verifyOffline, verifyOfflineChild, verifyOnline, type SealRun } from './seal.js';
 
 const SCENARIOS = ['ingest', 'seal', 'verify', 'prove', 'query', 'scaling'] as const;
 type Scenario = (typeof SCENARIOS)[number];
@@ -154,8 +154,10 @@ async function verifyFigures(run: SealRun): Promise<ScenarioResult> {
   const onlineT = await verifyOnline(run);
   const { server } = onlineT;
   const objects = await fetchObjects(run);
-  const offlineT = await verifyOffline(objects, run.events);
+  const offlineT = await verifyOfflineChild(run, objects);
+  const bundleT = await verifyBundleRun(run);
   const base = hashBaselines(objects, run.events, () => {}, false);
+  const bundleRate = rate(bundleT.lines, bundleT.ms);
   const online = rate(run.events, onlineT.ms);
   const offline = rate(run.events, offlineT.ms);
   // CPU per event, all threads of this process (Postgres and RGW not counted): steadier than
@@ -164,7 +166,9 @@ async function verifyFigures(run: SealRun): Promise<ScenarioResult> {
   return {
     figures: [
       { name: `verify ${run.events / 1e6}M against S3 + hot rows`, value: online, unit: 'ev/s', baseline: { name: 'SHA-256 limit', value: base.shaRate }, target: { op: '>=', value: 300_000 } },
-      { name: `verify ${run.events / 1e6}M offline (verify-bundle batch checks)`, value: offline, unit: 'ev/s', baseline: { name: 'SHA-256 limit', value: base.shaRate }, target: { op: '>=', value: 300_000 } },
+      // Part of verify-bundle's work, shown for the split: the target is the whole command's, below.
+      { name: `verify ${run.events / 1e6}M offline (verify-bundle batch checks)`, value: offline, unit: 'ev/s', baseline: { name: 'SHA-256 limit', value: base.shaRate } },
+      { name: `verify-bundle, one user's export (${(bundleT.lines / 1e6).toFixed(2)}M lines)`, value: bundleRate, unit: 'ev/s', baseline: { name: 'SHA-256 limit', value: base.shaRate }, target: { op: '>=', value: 300_000 } },
     ],
     json: {
       verify_events_per_s: Math.round(online),
@@ -173,6 +177,10 @@ async function verifyFigures(run: SealRun): Promise<ScenarioResult> {
       verify_offline_vs_sha256_limit: +(offline / base.shaRate).toFixed(3),
       verify_cpu_us_per_event: +us(onlineT).toFixed(2),
       verify_offline_cpu_us_per_event: +us(offlineT).toFixed(2),
+      verify_bundle_events_per_s: Math.round(bundleRate),
+      verify_bundle_lines: bundleT.lines,
+      verify_bundle_listed_events: bundleT.listed,
+      verify_bundle_cpu_us_per_event: +((bundleT.cpuMs * 1000) / bundleT.lines).toFixed(2),
       verify_pg_cpu_us_per_event: server ? +us({ cpuMs: server.pgMs }).toFixed(2) : null,
       verify_pg_backends_cpu_us_per_event: server ? +us({ cpuMs: server.backendsMs }).toFixed(2) : null,
       verify_s3_server_cpu_us_per_event: server?.cephMs != null ? +us({ cpuMs: server.cephMs }).toFixed(2) : null,
@@ -186,8 +194,12 @@ async function verifyFigures(run: SealRun): Promise<ScenarioResult> {
         `Ceph RGW + OSD + mon ${server?.cephMs != null ? us({ cpuMs: server.cephMs }).toFixed(2) : 'n/a'} µs; ` +
         `all processes ${server?.cephMs != null ? us({ cpuMs: onlineT.cpuMs + server.pgMs + server.cephMs }).toFixed(2) : 'n/a'} µs ` +
         `(${availableParallelism()} cores at 300k ev/s allow ${((availableParallelism() * 1e6) / 300_000).toFixed(1)} µs)`,
+      `  each verifier runs in a child process started as \`wormseal verify\` / \`verify-bundle\` start (src/cli/relaunch.ts): GLIBC_TUNABLES=${onlineT.glibcTunables || '(unset)'}`,
       '  offline = the per-batch checks `verify-bundle` runs on local bytes (manifest, digest, gunzip, RFC 6962 root), on its worker',
       '  threads, without the per-event proof checks of a bundle\'s selected events (a bundle of all 1M would carry 1M proofs)',
+      `  verify-bundle = the command's whole check of an exported bundle, here of user ${bundleT.actor}: ${bundleT.batches} batches ` +
+        `(${bundleT.lines} lines), ${bundleT.listed} listed events with their proofs, and the listing's completeness; ` +
+        `CPU ${((bundleT.cpuMs * 1000) / bundleT.lines).toFixed(2)} µs per line`,
     ],
   };
 }

@@ -6,19 +6,23 @@
  */
 import { spawn } from 'node:child_process';
 import { hash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MerkleTree } from 'merkletreejs';
 import { parseDataObject } from '../../src/archive/batchfile.js';
+import { systemClock } from '../../src/config/clock.js';
 import { listBatches, listStreams } from '../../src/db/batches.js';
+import { exportBundle } from '../../src/export/export.js';
 import { createLogger } from '../../src/log/logger.js';
 import type { SealReport } from '../../src/seal/seal.js';
-import { verifyArchive } from '../../src/verify/archive.js';
+import { hostFacts, hugePagesEnv } from '../../src/cli/relaunch.js';
 import { BatchChecker } from '../../src/verify/threads.js';
 import { createWorkspace, type Backend, type Workspace } from './backend.js';
-import { preload } from './data.js';
+import { preload, SCHEDULE } from './data.js';
 import { BenchFailure, check, rate } from './report.js';
+import type { VerifyChildResult } from './verify-child.js';
 
 export interface SealRun {
   ws: Workspace;
@@ -140,25 +144,72 @@ function timer(): () => Timing {
   };
 }
 
+const VERIFY_CHILD = fileURLToPath(new URL('./verify-child.js', import.meta.url));
+
+/**
+ * Run verify-child.js with `args` in the environment of `run`'s workspace, started as the
+ * `wormseal` command starts verify and verify-bundle (huge-page malloc where it helps: the same
+ * hugePagesEnv() as src/cli/bin.ts). Fails the benchmark unless every check came out valid.
+ */
+function verifyChild(run: SealRun, args: string[]): Promise<VerifyChildResult> {
+  const base = { PATH: process.env.PATH ?? '', ...run.ws.env };
+  const env = hugePagesEnv(base, hostFacts()) ?? base;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [VERIFY_CHILD, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new BenchFailure(`verify child (${args[0]}) exited ${code}:\n${stderr.slice(-2000)}`));
+      let r: VerifyChildResult;
+      try {
+        r = JSON.parse(stdout.trim().split('\n').pop()!) as VerifyChildResult;
+      } catch (e) {
+        return reject(new BenchFailure(`verify child (${args[0]}) printed no result (${(e as Error).message}):\n${stderr.slice(-2000)}`));
+      }
+      if (!r.ok) return reject(new BenchFailure(`verify child (${args[0]}): ${r.problems} problems, first: ${r.firstProblem}`));
+      resolve(r);
+    });
+  });
+}
+
 /** `verify` against S3 and the hot rows: must find every event valid. Also the servers' CPU meanwhile. */
-export async function verifyOnline(run: SealRun): Promise<Timing & { server: ServerCpu | null }> {
+export async function verifyOnline(run: SealRun): Promise<Timing & { server: ServerCpu | null; glibcTunables: string }> {
   const before = await serverCpu(run);
-  const done = timer();
-  const report = await verifyArchive({ pool: run.ws.pool, store: run.ws.store, logger: createLogger({ level: 'error' }), concurrency: 4 });
-  const timing = done();
+  const r = await verifyChild(run, ['online']);
   const after = await serverCpu(run);
-  check(report.ok && report.problems.length === 0, `verify: ${report.problems.length} problems, first: ${report.problems[0]?.detail}`);
-  check(report.events_checked === run.events, `verify: checked ${report.events_checked} of ${run.events} events`);
+  check(r.events === run.events, `verify: checked ${r.events} of ${run.events} events`);
   const server =
     before && after
       ? {
           pgMs: after.pgMs - before.pgMs,
-          // Connections opened meanwhile count whole; one closed meanwhile is missed (the pool keeps them).
-          backendsMs: [...after.backends].reduce((n, [pid, ms]) => n + ms - (before.backends.get(pid) ?? 0), 0),
+          backendsMs: r.backendsMs ?? NaN,
           cephMs: before.cephMs === null || after.cephMs === null ? null : after.cephMs - before.cephMs,
         }
       : null;
-  return { ...timing, server };
+  return { ms: r.ms, cpuMs: r.cpuMs, server, glibcTunables: r.glibcTunables };
+}
+
+/**
+ * The batch checks of verify-bundle (manifest, digest, gunzip, RFC 6962 root, on its worker
+ * threads) over `objects` written to files, in a verify child. Must find every batch valid.
+ */
+export async function verifyOfflineChild(run: SealRun, objects: LocalObjects): Promise<Timing> {
+  const dir = await mkdtemp(join(tmpdir(), 'wormseal-bench-objects-'));
+  try {
+    for (const [i, o] of objects.batches.entries()) {
+      const name = String(i).padStart(5, '0');
+      await writeFile(join(dir, `${name}.manifest`), o.manifest);
+      await writeFile(join(dir, `${name}.data`), o.data);
+    }
+    const r = await verifyChild(run, ['offline', dir]);
+    check(r.events === run.events, `offline check: ${r.events} of ${run.events} events`);
+    return { ms: r.ms, cpuMs: r.cpuMs };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 export interface LocalObjects {
@@ -199,6 +250,37 @@ export async function verifyOffline(objects: LocalObjects, events: number): Prom
   const timing = done();
   check(n === events, `offline check: ${n} of ${events} events`);
   return timing;
+}
+
+/**
+ * `verify-bundle` end to end, as an examiner runs it: on the export of one user's events (seed
+ * 001's "all actions by a user"), a bundle holding every batch of the streams the user acted in,
+ * with the user's events and their proofs. Beyond the batch checks it checks each listed event's
+ * proof and that the listing is complete (every line of the included batches matching the
+ * selection is listed). The rate counts the lines of the batches it checked. Must find all valid.
+ */
+export async function verifyBundleRun(run: SealRun): Promise<Timing & { lines: number; listed: number; batches: number; actor: string }> {
+  // The user who acted in the most streams (ties: the first by id): the largest bundle a one-user export makes here.
+  const { actor } = (
+    await run.ws.pool.query<{ actor: string }>(
+      `SELECT actor_id AS actor FROM wormseal.events WHERE actor_type = 'user'
+       GROUP BY actor_id ORDER BY count(DISTINCT (namespace, retention_class)) DESC, actor_id LIMIT 1`,
+    )
+  ).rows[0]!;
+  const dir = await mkdtemp(join(tmpdir(), 'wormseal-bench-bundle-'));
+  try {
+    const out = join(dir, 'bundle');
+    const deps = { pool: run.ws.pool, store: run.ws.store, clock: systemClock, logger: createLogger({ level: 'error' }), schedule: SCHEDULE, maxEventBytes: 64 * 1024 };
+    const exported = await exportBundle(deps, { actor }, out, { id: 'bench', type: 'system' });
+    const r = await verifyChild(run, ['bundle', out]);
+    check(r.events === exported.events, `verify-bundle: checked ${r.events} of ${exported.events} listed events`);
+    const timing = { ms: r.ms, cpuMs: r.cpuMs };
+    const lines = r.lines ?? 0;
+    const report = { events_checked: r.events, batches_checked: r.batches ?? 0 };
+    return { ...timing, lines, listed: report.events_checked, batches: report.batches_checked, actor };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** Baselines on the same leaves: the plain SHA-256 limit, and merkletreejs as its README shows. */
