@@ -42,7 +42,7 @@ export interface ObjectStore {
   readonly name: string;
   /** Write a whole object with its lock; returns the new version id. */
   put(key: string, body: Buffer, opts: PutOptions): Promise<{ versionId: string }>;
-  /** Read one pinned version. Throws ObjectMissingError if that version does not exist. */
+  /** Read one pinned version, into memory the caller owns (verify hands it to a worker thread). Throws ObjectMissingError if that version does not exist. */
   get(key: string, versionId: string): Promise<Buffer>;
   /** Every version and delete marker under a prefix (exact key included), newest first per key. */
   listVersions(prefix: string): Promise<VersionInfo[]>;

@@ -64,13 +64,17 @@ export class BatchChecker {
     this.threads = opts.threads ?? defaultThreads();
   }
 
-  /** checkBatchBytes(manifestBytes, dataBytes), hashing on the workers. The caller's buffers stay as they are. */
-  async check(manifestBytes: Buffer, dataBytes: Buffer | undefined): Promise<BatchCheck> {
+  /**
+   * checkBatchBytes(manifestBytes, dataBytes), hashing on the workers. The caller's buffers stay as
+   * they are, unless `handOver` is set: then dataBytes may be moved to a worker (transferred, left
+   * empty here) instead of copied, and the caller must not read it again.
+   */
+  async check(manifestBytes: Buffer, dataBytes: Buffer | undefined, opts: { handOver?: boolean } = {}): Promise<BatchCheck> {
     if (this.threads === 0) return checkBatchBytes(manifestBytes, dataBytes);
     // The manifest is small: decoded here, so workers need not load its schema.
     const decoded = decodeBatchManifest(manifestBytes);
     if (!decoded.manifest || !dataBytes) return decoded;
-    return { manifest: decoded.manifest, ...(await this.checkData(decoded.manifest, dataBytes)) };
+    return { manifest: decoded.manifest, ...(await this.checkData(decoded.manifest, dataBytes, opts.handOver === true)) };
   }
 
   /** Start the workers now rather than at the first check (they take a few ms each to start). */
@@ -85,9 +89,13 @@ export class BatchChecker {
     await Promise.all(slots.map((s) => s.worker.terminate()));
   }
 
-  private async checkData(expect: DataExpectation, dataBytes: Buffer): Promise<DataCheck> {
-    // A copy the worker may own: the caller keeps its buffer, which may share memory with others.
-    const scanned = await this.run({ kind: 'scan', expect: { data: expect.data, tree: expect.tree }, data: new Uint8Array(dataBytes) });
+  private async checkData(expect: DataExpectation, dataBytes: Buffer, handOver: boolean): Promise<DataCheck> {
+    // The worker gets memory it may own: the caller's buffer when handed over and not shared with
+    // anything else (a whole ArrayBuffer), else a copy (a fresh ~20 MB per 100k events, and on a
+    // VM every first touch of a page is a fault).
+    const whole = dataBytes.buffer instanceof ArrayBuffer && dataBytes.byteOffset === 0 && dataBytes.byteLength === dataBytes.buffer.byteLength;
+    const data = handOver && whole ? new Uint8Array(dataBytes.buffer) : new Uint8Array(dataBytes);
+    const scanned = await this.run({ kind: 'scan', expect: { data: expect.data, tree: expect.tree }, data });
     if (scanned.kind !== 'scan') throw new Error('batch check worker answered out of turn');
     const { dataSha256, findings, raw, ends } = scanned;
     if (!raw || !ends) return { dataSha256, findings };

@@ -121,6 +121,18 @@ describe('BatchChecker (checkBatchBytes on worker threads)', () => {
     expect(large.data.equals(copy)).toBe(true);
   });
 
+  it('handed over, moves a whole buffer to the worker instead of copying it, and copies a view', async () => {
+    const expected = plain(await checker.check(large.manifest, large.data));
+    const whole = Buffer.from(large.data); // its own ArrayBuffer, exactly this long
+    expect(whole.byteOffset === 0 && whole.byteLength === whole.buffer.byteLength).toBe(true);
+    expect(plain(await checker.check(large.manifest, whole, { handOver: true }))).toEqual(expected);
+    expect(whole.buffer.byteLength).toBe(0); // transferred: detached here
+    const backing = Buffer.concat([Buffer.from('x'), large.data]);
+    const view = backing.subarray(1);
+    expect(plain(await checker.check(large.manifest, view, { handOver: true }))).toEqual(expected);
+    expect(view.equals(large.data)).toBe(true); // shares memory with other bytes: copied, left as it was
+  });
+
   it('in-thread when asked for no threads', async () => {
     const c = new BatchChecker({ threads: 0 });
     expect(plain(await c.check(large.manifest, large.data))).toEqual(plain(checkBatchBytes(large.manifest, large.data)));
