@@ -8,10 +8,10 @@ import { decodeKeyDocument, type PublishedKey } from '../checkpoint/keys.js';
 import { checkTimestamp } from '../checkpoint/timestamp.js';
 import type { StreamId } from '../db/batches.js';
 import { bundleSchema, objectPath, type Bundle, type LockRecord } from '../export/format.js';
-import type { BatchLines } from './batch.js';
-import { checkBundleEvents } from './bundle-events.js';
+import type { BatchCheck, BatchLines } from './batch.js';
+import { BundleEvents } from './bundle-events.js';
 import type { Problem, Reason, VerifyReport } from './problems.js';
-import { BatchChecker } from './threads.js';
+import { BatchChecker, defaultThreads } from './threads.js';
 
 export interface BundleReport extends VerifyReport {
   /** The checkpoint the bundle is anchored to, when its signature verified. */
@@ -110,25 +110,39 @@ export async function verifyBundle(dir: string, opts: { trustedKeys?: PublishedK
   }
   for (const k of bundle.keys) checkLock(k.lock, k.key, null, none, report.problems);
 
-  // Batch checks run on worker threads: every batch is read and queued first, then judged in chain
-  // order as its check comes back, so findings are added in the same order as one by one.
+  // Batch checks run on worker threads: batches are read and queued a few ahead, then judged in
+  // chain order as their checks come back, so findings are added in the same order as one by
+  // one. A judged batch's events are checked at once and its lines let go: memory holds the
+  // batches in flight, not the whole bundle.
   const checker = new BatchChecker();
   checker.start();
-  const batches = new Map<string, BundleBatch>();
+  const events = new BundleEvents(bundle, read, report.problems);
+  const batches = new Map<string, Omit<BundleBatch, 'lines'>>();
   const checkedIds: string[] = [];
   try {
     const plans = bundle.streams.map((s) => planStream(s));
+    // Every step of every stream, in judging order; each is read and queued AHEAD steps early.
+    const queue = plans.flatMap((p) => p.steps);
+    const AHEAD = 2 * Math.max(1, defaultThreads());
+    for (let k = 0; k < Math.min(AHEAD, queue.length); k++) queue[k]!.start();
+    let next = 0;
     for (const { s, stream, head, headNo, lastPresent, steps } of plans) {
       report.streams_checked++;
       if (checkpoint && !head) cpProblemFor(stream, 'missing', `the checkpoint names no head for ${s.namespace}/${s.retention_class}`);
       let prevSha: string | undefined;
-      for (const { n, firstNo, mKey, dKey, entry, present } of steps) {
+      for (const step of steps) {
+        queue[next + AHEAD]?.start();
+        next++;
+        const { n, firstNo, mKey, dKey, entry } = step;
+        const present = step.start();
+        const id = `${s.namespace}/${s.retention_class}/${n}`;
         report.batches_checked++;
-        checkedIds.push(`${s.namespace}/${s.retention_class}/${n}`);
+        checkedIds.push(id);
         const add = (object: string | null, reason: Reason, detail: string) => report.problems.push({ stream, batch_no: n, object, reason, detail });
         if (!present) {
           add(mKey, n > lastPresent ? 'truncated' : 'missing', n > lastPresent ? `batch ${n} is absent, but the checkpoint names batch ${headNo} as the head` : `batch ${n} is absent from the chain`);
           prevSha = undefined;
+          events.batchJudged(id, undefined);
           continue;
         }
         if (present.dataMissing) add(dKey, 'missing', 'the data object listed in bundle.json is not in the bundle');
@@ -153,11 +167,9 @@ export async function verifyBundle(dir: string, opts: { trustedKeys?: PublishedK
           checkLock(entry.manifest.lock, mKey, m, stream, report.problems, n);
           if (entry.data) checkLock(entry.data.lock, dKey, m, stream, report.problems, n);
         }
-        batches.set(`${s.namespace}/${s.retention_class}/${n}`, {
-          ...(m ? { manifest: m } : {}),
-          ...(checked.lines ? { lines: checked.lines } : {}),
-          intact: checked.findings.length === 0,
-        });
+        const judged = { ...(m ? { manifest: m } : {}), intact: checked.findings.length === 0 };
+        batches.set(id, judged);
+        events.batchJudged(id, { ...judged, ...(checked.lines ? { lines: checked.lines } : {}) });
         // A changed manifest is reported once: its successor is judged against the sealed digest.
         prevSha = changed ? recorded : sha;
       }
@@ -165,7 +177,8 @@ export async function verifyBundle(dir: string, opts: { trustedKeys?: PublishedK
   } finally {
     await checker.close();
   }
-  report.events_checked = checkBundleEvents(bundle, read, batches, new Set(checkedIds), report.problems);
+  events.finish();
+  report.events_checked = events.count;
   report.problems.sort(
     (a, b) =>
       a.stream.namespace.localeCompare(b.stream.namespace) ||
@@ -197,7 +210,11 @@ export async function verifyBundle(dir: string, opts: { trustedKeys?: PublishedK
     report.problems.push({ stream, batch_no: null, object: bundle.checkpoint.key, reason, detail });
   }
 
-  /** Read one stream's batches from the chain's first listed batch to its head, queueing their checks. */
+  /**
+   * One stream's batches from the chain's first listed batch to its head. The manifests are read
+   * here (they say where the chain ends); each data object is read and its check queued by its
+   * step's start(), once (later calls give the same answer).
+   */
   function planStream(s: Bundle['streams'][number]) {
     const stream = streamOf(s);
     const head = checkpoint?.heads.find((h) => h.namespace === s.namespace && h.retention_class === s.retention_class);
@@ -212,17 +229,19 @@ export async function verifyBundle(dir: string, opts: { trustedKeys?: PublishedK
       const dKey = dataKey(stream, n);
       const entry = listed.get(n);
       const mBytes = read(objectPath(mKey));
-      if (!mBytes) {
-        steps.push({ n, firstNo, mKey, dKey, entry, present: undefined });
-        continue;
-      }
-      lastPresent = n;
-      const wantsData = entry?.data !== null && entry?.data !== undefined;
-      const dBytes = wantsData ? read(objectPath(dKey)) : undefined;
-      const present = { sha: sha256(mBytes).toString('hex'), dataMissing: wantsData && !dBytes, check: checker.check(mBytes, dBytes, { handOver: true }) };
-      // Judged later, in order: keep an early failure from being reported as unhandled meanwhile.
-      present.check.catch(() => {});
-      steps.push({ n, firstNo, mKey, dKey, entry, present });
+      if (mBytes) lastPresent = n;
+      let started: { sha: string; dataMissing: boolean; check: Promise<BatchCheck> } | undefined;
+      const start = () => {
+        if (!mBytes || started) return started;
+        const wantsData = entry?.data !== null && entry?.data !== undefined;
+        const dBytes = wantsData ? read(objectPath(dKey)) : undefined;
+        // Nothing reads dBytes after the check: the worker may take it without a copy.
+        started = { sha: sha256(mBytes).toString('hex'), dataMissing: wantsData && !dBytes, check: checker.check(mBytes, dBytes, { handOver: true }) };
+        // Judged later, in order: keep an early failure from being reported as unhandled meanwhile.
+        started.check.catch(() => {});
+        return started;
+      };
+      steps.push({ n, firstNo, mKey, dKey, entry, start });
     }
     return { s, stream, head, headNo, lastPresent, steps };
   }

@@ -268,6 +268,27 @@ describe('examiner toolkit: checkpoints, proofs, bundles', () => {
       expect(r.problems[0]!.detail).toMatch(/matches the selection but is not listed/);
     });
 
+    it('events dropped from the first and the last batch of a stream (past the batches read ahead): both missing, in batch order', async () => {
+      const proofs = readFileSync(join(bundleDir, 'proofs.ndjson'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+      const at = (no: number) => proofs.findIndex((p) => p.namespace === 'exam' && p.retention_class === 'sox-7y' && p.batch_no === no);
+      const head = Math.max(...proofs.filter((p) => p.retention_class === 'sox-7y').map((p) => p.batch_no));
+      expect(head).toBeGreaterThan(4); // more batches than verify-bundle reads ahead on two cores
+      const drop = [at(1), at(head)].sort((a, b) => b - a);
+      expect(drop.every((i) => i >= 0)).toBe(true);
+      const r = await variant('first-and-last', (d) => {
+        for (const f of ['events.ndjson', 'proofs.ndjson']) {
+          const lines = readFileSync(join(d, f), 'utf8').split('\n');
+          for (const i of drop) lines.splice(i, 1);
+          writeFileSync(join(d, f), lines.join('\n'));
+        }
+        const b = bundle();
+        b.events.count -= 2;
+        writeFileSync(join(d, 'bundle.json'), JSON.stringify(b));
+      });
+      expect(r.problems.map((p) => `${p.reason}@${p.stream.retention_class}/${p.batch_no}`)).toEqual(['missing@sox-7y/1', `missing@sox-7y/${head}`]);
+      expect(r.events_checked).toBe(bundle().events.count - 2);
+    });
+
     it('a lock recorded weaker than COMPLIANCE: lock_weaker', async () => {
       const r = await variant('lock', (d) => {
         const b = bundle();
