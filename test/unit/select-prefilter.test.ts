@@ -106,10 +106,11 @@ describe('SelectionPrefilter (verify-bundle completeness check)', () => {
     expect([utf[13], utf[14], utf[0]]).toEqual([true, true, false]);
   });
 
-  it('keeps every line when the selection has no string field, or a value with U+FFFD', () => {
+  it('keeps every line when the selection has no string field, an empty one, or a value with U+FFFD', () => {
     expect(scan({ from: '2026-01-01T00:00:00.000Z' }, tricky).every(Boolean)).toBe(true);
     expect(scan({}, tricky).every(Boolean)).toBe(true);
     expect(scan({ actor: 'a\uFFFDb' }, tricky).every(Boolean)).toBe(true);
+    expect(scan({ actor: '' }, tricky).every(Boolean)).toBe(true);
   });
 
   it('needs every needle: actor and namespace both', () => {
