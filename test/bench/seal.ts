@@ -51,22 +51,25 @@ export async function sealBacklog(b: Backend, events: number, seed: number, log:
 function runChild(
   env: Record<string, string>,
 ): Promise<{ wall_ms: number; max_rss_mib: number; cpu_ms: number; server_cpu_ms: number | null; report: SealReport }> {
+  const childEnv = { PATH: process.env.PATH ?? '', ...env, WORMSEAL_LAG_WARN_SECONDS: '86400', NODE_OPTIONS: process.env.BENCH_SEAL_NODE_OPTIONS ?? '' };
+  return runJsonChild(CHILD, [], childEnv, 'seal child');
+}
+
+/** Run a bench child script; resolve with the JSON of its last stdout line. Exit code and output are checked. */
+function runJsonChild<T>(script: string, args: string[], env: Record<string, string | undefined>, label: string): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD], {
-      env: { PATH: process.env.PATH ?? '', ...env, WORMSEAL_LAG_WARN_SECONDS: '86400', NODE_OPTIONS: process.env.BENCH_SEAL_NODE_OPTIONS ?? '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(process.execPath, [script, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code) => {
-      if (code !== 0) return reject(new BenchFailure(`seal child exited ${code}:\n${stderr.slice(-2000)}`));
+      if (code !== 0) return reject(new BenchFailure(`${label} exited ${code}:\n${stderr.slice(-2000)}`));
       try {
-        resolve(JSON.parse(stdout.trim().split('\n').pop()!));
+        resolve(JSON.parse(stdout.trim().split('\n').pop()!) as T);
       } catch (e) {
-        reject(new BenchFailure(`seal child printed no report (${(e as Error).message}):\n${stderr.slice(-2000)}`));
+        reject(new BenchFailure(`${label} printed no result (${(e as Error).message}):\n${stderr.slice(-2000)}`));
       }
     });
   });
@@ -151,28 +154,11 @@ const VERIFY_CHILD = fileURLToPath(new URL('./verify-child.js', import.meta.url)
  * `wormseal` command starts verify and verify-bundle (huge-page malloc where it helps: the same
  * hugePagesEnv() as src/cli/bin.ts). Fails the benchmark unless every check came out valid.
  */
-function verifyChild(run: SealRun, args: string[]): Promise<VerifyChildResult> {
+async function verifyChild(run: SealRun, args: string[]): Promise<VerifyChildResult> {
   const base = { PATH: process.env.PATH ?? '', ...run.ws.env };
-  const env = hugePagesEnv(base, hostFacts()) ?? base;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [VERIFY_CHILD, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new BenchFailure(`verify child (${args[0]}) exited ${code}:\n${stderr.slice(-2000)}`));
-      let r: VerifyChildResult;
-      try {
-        r = JSON.parse(stdout.trim().split('\n').pop()!) as VerifyChildResult;
-      } catch (e) {
-        return reject(new BenchFailure(`verify child (${args[0]}) printed no result (${(e as Error).message}):\n${stderr.slice(-2000)}`));
-      }
-      if (!r.ok) return reject(new BenchFailure(`verify child (${args[0]}): ${r.problems} problems, first: ${r.firstProblem}`));
-      resolve(r);
-    });
-  });
+  const r = await runJsonChild<VerifyChildResult>(VERIFY_CHILD, args, hugePagesEnv(base, hostFacts()) ?? base, `verify child (${args[0]})`);
+  if (!r.ok) throw new BenchFailure(`verify child (${args[0]}): ${r.problems} problems, first: ${r.firstProblem}`);
+  return r;
 }
 
 /** `verify` against S3 and the hot rows: must find every event valid. Also the servers' CPU meanwhile. */
