@@ -11,7 +11,7 @@ import { systemClock } from '../../src/config/clock.js';
 import { COPY_BINARY_HEADER, COPY_BINARY_TRAILER } from '../../src/db/copy-in.js';
 import { COPY_EVENTS_SQL, eventCopyRows } from '../../src/db/events.js';
 import type { Pool, Queryable } from '../../src/db/pool.js';
-import { prepareEvent, type PreparedEvent } from '../../src/events/prepare.js';
+import { preparedBytes, prepareEvent, type PreparedEvent } from '../../src/events/prepare.js';
 import type { EventInput } from '../../src/events/schema.js';
 import { builtinSchedule } from '../../src/retention/builtin.js';
 import { generateEvents } from '../demo/generate.js';
@@ -43,10 +43,11 @@ const esc = (s: string | undefined) => (s === undefined ? '\\N' : s.replace(/[\\
  */
 export function textCopyRows(events: readonly PreparedEvent[]): string {
   let out = '';
-  for (const { record: r, bytes } of events) {
+  for (const ev of events) {
+    const r = ev.record;
     const cols = [r.event_id, r.namespace, r.retention_class, r.event_type, r.occurred_at, r.recorded_at, r.actor.id, r.actor.type,
       r.resource?.type, r.resource?.id, r.subject_id, r.outcome, r.correlation_id];
-    out += cols.map(esc).join('\t') + `\t\\\\x${bytes.toString('hex')}\n`;
+    out += cols.map(esc).join('\t') + `\t\\\\x${preparedBytes(ev).toString('hex')}\n`;
   }
   return out;
 }
@@ -114,18 +115,18 @@ export async function preload(pool: Pool, count: number, seed: number, log: (m: 
 function variant(t: PreparedEvent, j: number): PreparedEvent {
   const event_id = randomUUID();
   const occurred_at = new Date(START + j * 1500 + (j % 1000)).toISOString();
-  const bytes = Buffer.from(t.bytes);
-  patch(bytes, '"event_id":"', t.record.event_id, event_id);
-  patch(bytes, '"occurred_at":"', t.record.occurred_at, occurred_at);
-  return { record: { ...t.record, event_id, occurred_at }, bytes };
+  let canonical = patch(t.canonical, '"event_id":"', t.record.event_id, event_id);
+  canonical = patch(canonical, '"occurred_at":"', t.record.occurred_at, occurred_at);
+  return { record: { ...t.record, event_id, occurred_at }, canonical, byteLength: t.byteLength };
 }
 
-function patch(bytes: Buffer, key: string, was: string, now: string): void {
-  const at = bytes.indexOf(key) + key.length;
-  if (at < key.length || was.length !== now.length || bytes.toString('latin1', at, at + was.length) !== was) {
+/** `text` with the value `was` after `key` replaced by `now` (ASCII of the same length). */
+function patch(text: string, key: string, was: string, now: string): string {
+  const at = text.indexOf(key) + key.length;
+  if (at < key.length || was.length !== now.length || text.slice(at, at + was.length) !== was) {
     throw new Error(`bench preload: cannot patch ${key} in a template event`);
   }
-  bytes.write(now, at, 'latin1');
+  return text.slice(0, at) + now + text.slice(at + was.length);
 }
 
 export async function countEvents(db: Queryable): Promise<number> {

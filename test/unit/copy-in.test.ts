@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BinaryCopyRows, CopyEncodeError, putBytea, putRowStart, putText, putTimestamptz, putUuid } from '../../src/db/copy-in.js';
+import { BinaryCopyRows, CopyEncodeError, putBytea, putByteaText, putRowStart, putText, putTimestamptz, putUuid, SlabPool } from '../../src/db/copy-in.js';
 
 const PG_EPOCH_MS = Date.UTC(2000, 0, 1);
 
@@ -134,5 +134,64 @@ describe('binary COPY fields', () => {
       o += 6 + bytes.length;
     }
     expect(o).toBe(all.length);
+  });
+
+  it('bytea from text: the UTF-8 bytes in place, and a wrong length refused', () => {
+    for (const text of ['{"a":"b"}', 'é€😀 and ascii', '']) {
+      const bytes = Buffer.from(text, 'utf8');
+      expect(field((b, o) => putByteaText(b, o, text, bytes.length)).body.equals(bytes), text).toBe(true);
+      // A length that is not the text's: both shorter and longer are refused, not truncated or padded.
+      if (bytes.length > 0) expect(() => putByteaText(Buffer.alloc(256), 0, text, bytes.length - 1)).toThrow(CopyEncodeError);
+      expect(() => putByteaText(Buffer.alloc(256), 0, text, bytes.length + 1)).toThrow(CopyEncodeError);
+    }
+    // No room for the bytes: refused, whatever the length says.
+    expect(() => putByteaText(Buffer.alloc(10), 0, 'abcdefghij', 10)).toThrow(CopyEncodeError);
+  });
+
+  it('recycles slabs through a pool only when told, and never shares one between live writers', () => {
+    const pool = new SlabPool(256, 2);
+    const a = new BinaryCopyRows(pool.bytes, pool);
+    const b = new BinaryCopyRows(pool.bytes, pool);
+    expect(a.buf).not.toBe(b.buf);
+    const row = Buffer.alloc(100, 7); // 106 bytes a row: two fit in a slab
+    const write = (w: BinaryCopyRows) => {
+      const buf = w.reserve(2 + 4 + row.length);
+      w.at = putBytea(buf, putRowStart(buf, w.at, 1), row);
+    };
+    write(a);
+    write(a);
+    a.take();
+    const slabA1 = a.buf;
+    write(a); // a third row does not fit: a takes another slab
+    const slabA2 = a.buf;
+    expect(slabA2).not.toBe(slabA1);
+    a.take();
+    write(b);
+    const viewB = b.take();
+    a.recycle();
+    // a's two slabs are kept; the next two writers get them, the third a new one, and b's rows
+    // are untouched by all three.
+    const c = new BinaryCopyRows(pool.bytes, pool);
+    const d = new BinaryCopyRows(pool.bytes, pool);
+    const e = new BinaryCopyRows(pool.bytes, pool);
+    expect([c.buf, d.buf].filter((x) => x === slabA1 || x === slabA2)).toHaveLength(2);
+    expect(c.buf).not.toBe(d.buf);
+    expect([slabA1, slabA2, b.buf]).not.toContain(e.buf);
+    for (const w of [c, d, e]) {
+      write(w);
+      w.take();
+    }
+    expect(viewB.readInt32BE(2)).toBe(row.length);
+    expect(viewB.subarray(6).equals(row)).toBe(true);
+    // At most `max` slabs are kept, and only of the pool's size.
+    const [slabC, slabD, slabE] = [c.buf, d.buf, e.buf];
+    c.recycle();
+    d.recycle();
+    e.recycle();
+    pool.put(Buffer.alloc(512));
+    const f = [0, 1, 2].map(() => new BinaryCopyRows(pool.bytes, pool).buf);
+    expect(f.filter((x) => x === slabC || x === slabD)).toHaveLength(2);
+    expect(f).not.toContain(slabE);
+    expect(f.every((x) => x.length === 256)).toBe(true);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fixedClock } from '../../src/config/clock.js';
-import { EventRejectedError, prepareEvent, prepareEventText } from '../../src/events/prepare.js';
+import { canonicalize } from '../../src/events/canonical.js';
+import { EventRejectedError, preparedBytes, prepareEvent, prepareEventText } from '../../src/events/prepare.js';
 import { normalizeTimestamp } from '../../src/events/schema.js';
 import { builtinSchedule } from '../../src/retention/builtin.js';
 
@@ -29,7 +30,11 @@ function rejection(line: string): EventRejectedError {
 
 describe('event validation and canonical bytes', () => {
   it('produces RFC 8785 bytes with the server fields and the format version', () => {
-    const { record, bytes } = prepareEvent(valid, opts);
+    const prepared = prepareEvent(valid, opts);
+    const { record } = prepared;
+    const bytes = preparedBytes(prepared);
+    expect(prepared.byteLength).toBe(bytes.length);
+    expect(prepared.canonical).toBe(canonicalize(record));
     expect(record.recorded_at).toBe('2026-11-23T10:00:00.000Z');
     expect(record.retention_class).toBe('sox-7y');
     expect(record.occurred_at).toBe('2026-11-23T08:59:58.123Z');
@@ -39,7 +44,7 @@ describe('event validation and canonical bytes', () => {
     expect(text.endsWith('"v":1}')).toBe(true);
     // Same input, same bytes: key order of the input does not matter.
     const shuffled = Object.fromEntries(Object.entries(valid).reverse());
-    expect(prepareEvent(shuffled, opts).bytes.equals(bytes)).toBe(true);
+    expect(preparedBytes(prepareEvent(shuffled, opts)).equals(bytes)).toBe(true);
   });
 
   it('generates an event_id when absent', () => {
