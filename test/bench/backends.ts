@@ -1,9 +1,33 @@
 /**
- * CPU of a database's server backends, from /proc, for the benchmark's child processes (seal-child,
- * verify-child): each snapshots the backends of its own database before and after its work.
+ * For the benchmark's child processes (ingest-child, seal-child, verify-child): starting one and
+ * reading its result, and the CPU of a database's server backends, from /proc (each child
+ * snapshots the backends of its own database before and after its work).
  */
+import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import type { Pool } from '../../src/db/pool.js';
+import { BenchFailure } from './report.js';
+
+/** Run a bench child script; resolve with the JSON of its last stdout line. Exit code and output are checked. */
+export function runJsonChild<T>(script: string, args: string[], env: Record<string, string | undefined>, label: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new BenchFailure(`${label} exited ${code}:\n${stderr.slice(-2000)}`));
+      try {
+        resolve(JSON.parse(stdout.trim().split('\n').pop()!) as T);
+      } catch (e) {
+        reject(new BenchFailure(`${label} printed no result (${(e as Error).message}):\n${stderr.slice(-2000)}`));
+      }
+    });
+  });
+}
+
 
 /**
  * CPU ticks of every server backend of this database, from /proc: null when the server is not on

@@ -7,50 +7,57 @@
 import { createHash, createHmac } from 'node:crypto';
 import type { Backend } from './backend.js';
 import { createWorkspace } from './backend.js';
+import { fileURLToPath } from 'node:url';
+import { backendTicks, runJsonChild, serverCpuMs } from './backends.js';
 import { copyBlocks, countEvents, eventChunks, INGEST, prepare, textCopyRows } from './data.js';
+import type { IngestChildResult } from './ingest-child.js';
 import { eventCopyRows } from '../../src/db/events.js';
 import { check, rate, type ScenarioResult } from './report.js';
 import { appendEvents } from '../../src/events/ingest.js';
+import { preparedBytes } from '../../src/events/prepare.js';
 import { createEmitter, type EmitFailure } from '../../src/events/emitter.js';
 import type { EventInput } from '../../src/events/schema.js';
 
-const APPEND_BATCH = 5_000; // what `wormseal ingest` sends per call (src/cli/commands.ts)
 const SEED_SAMPLE = 2_000;
-const WARMUP = 10_000;
 const WRITERS = 16;
+const CHILD = fileURLToPath(new URL('./ingest-child.js', import.meta.url));
 
 export async function ingestScenario(b: Backend, events: number, log: (m: string) => void): Promise<ScenarioResult> {
   const all: EventInput[] = [];
   for (const c of eventChunks(events, 1)) all.push(...c);
 
-  // The library path (validate, canonicalize, insert, in batches, one writer) and (b) raw COPY of
-  // the same rows, prepared and encoded beforehand so that only the COPY is timed: binary rows, as
-  // ingest sends them and the fastest form the server takes (the target's baseline), and text rows
-  // (the baseline of runs before ingest sent binary). Each runs twice on a fresh database, in the
-  // order library, binary, text, text, binary, library: on a shared machine a load that rises or
-  // falls during the scenario then weighs on all sides alike.
+  // The library path (validate, canonicalize, insert, in calls of APPEND_BATCH, one writer) and
+  // (b) raw COPY of the same rows, prepared and encoded beforehand so that only the COPY is timed:
+  // binary rows, as ingest sends them and the fastest form the server takes (the target's
+  // baseline), and text rows (the baseline of runs before ingest sent binary). Each runs twice on
+  // a fresh database, in the order library, binary, text, text, binary, library: on a shared
+  // machine a load that rises or falls during the scenario then weighs on all sides alike. The
+  // library runs in a process of its own (ingest-child.ts says why), after an untimed warm-up.
   const blocks: Buffer[] = [];
-  let libCpuUs = 0; // this process's CPU (user + system) during the timed library runs
-  const library = async (batch = all, label = ''): Promise<number> => {
+  const child = { cpuMs: 0, backendsMs: 0, faults: 0, warmupEvents: 0, warmupMs: 0 };
+  const library = async (): Promise<number> => {
     const ws = await createWorkspace(b, 'ingest_lib');
-    const cpu = process.cpuUsage();
-    const t = performance.now();
-    let accepted = 0;
-    for (let i = 0; i < batch.length; i += APPEND_BATCH) {
-      const res = await appendEvents({ pool: ws.pool, ...INGEST }, batch.slice(i, i + APPEND_BATCH));
-      check(res.rejected === 0, `ingest: ${res.rejected} events rejected: ${res.errors[0]?.reason}`);
-      accepted += res.accepted;
+    const warm = await createWorkspace(b, 'ingest_warm');
+    try {
+      const env = { PATH: process.env.PATH ?? '', DATABASE_URL: ws.databaseUrl, WARMUP_DATABASE_URL: warm.databaseUrl };
+      const r = await runJsonChild<IngestChildResult>(CHILD, [String(events), String(events)], env, 'ingest child');
+      check(r.rejected === 0, `ingest: ${r.rejected} events rejected: ${r.firstError}`);
+      const stored = await countEvents(ws.pool);
+      check(r.accepted === events && stored === events, `ingest: ${events} appended, ${r.accepted} accepted, table holds ${stored}`);
+      child.cpuMs += r.cpuMs;
+      child.backendsMs += r.backendsMs ?? NaN;
+      child.faults += r.minorFaults;
+      child.warmupEvents = r.warmupEvents;
+      child.warmupMs = r.warmupMs;
+      log(`  library: ${events} events in ${(r.ms / 1000).toFixed(1)} s (Node ${((1000 * r.cpuMs) / events).toFixed(1)} µs/event)`);
+      return r.ms;
+    } finally {
+      await warm.close();
+      await ws.close();
     }
-    const ms = performance.now() - t;
-    const used = process.cpuUsage(cpu);
-    if (!label) libCpuUs += used.user + used.system;
-    const stored = await countEvents(ws.pool);
-    check(accepted === batch.length && stored === batch.length, `ingest: ${batch.length} appended, table holds ${stored}`);
-    await ws.close();
-    log(`  library${label}: ${batch.length} events in ${(ms / 1000).toFixed(1)} s`);
-    return ms;
   };
   const textBlocks: string[] = [];
+  let copyBackendsMs = 0;
   const rawCopy = async (text: boolean): Promise<number> => {
     if (blocks.length === 0) {
       for (let i = 0; i < all.length; i += 10_000) {
@@ -60,19 +67,16 @@ export async function ingestScenario(b: Backend, events: number, log: (m: string
       }
     }
     const ws = await createWorkspace(b, 'ingest_copy');
+    const before = await backendTicks(ws.pool);
     const t = performance.now();
     await copyBlocks(ws.pool, text ? textBlocks : blocks);
     const ms = performance.now() - t;
+    if (!text) copyBackendsMs += serverCpuMs(before, await backendTicks(ws.pool)) ?? NaN;
     check((await countEvents(ws.pool)) === events, 'ingest: COPY baseline lost rows');
     await ws.close();
     log(`  COPY (${text ? 'text' : 'binary'}): ${events} rows in ${(ms / 1000).toFixed(1)} s`);
     return ms;
   };
-  // A warm-up, untimed: the library's first run in a process pays for compiling its code (a cold
-  // run measured ~0.8x of a warm one), which a service pays once. The COPY baselines need none:
-  // their client side is a single write of bytes encoded beforehand.
-  const warm = all.slice(0, Math.min(WARMUP, all.length));
-  const coldMs = await library(warm, ' (warm-up, untimed)');
   let libMs = await library();
   let copyMs = await rawCopy(false);
   let textMs = await rawCopy(true);
@@ -135,11 +139,14 @@ export async function ingestScenario(b: Backend, events: number, log: (m: string
       ingest_copy_events_per_s: Math.round(copy),
       ingest_copy_text_events_per_s: Math.round(textCopy),
       ingest_emitter_16_events_per_s: Math.round(emit),
-      ingest_warmup_events_per_s: Math.round(rate(warm.length, coldMs)),
+      ingest_warmup_events_per_s: Math.round(rate(child.warmupEvents, child.warmupMs)),
+      ingest_node_cpu_us_per_event: +((1000 * child.cpuMs) / (2 * events)).toFixed(2),
+      ingest_server_cpu_us_per_event: +((1000 * child.backendsMs) / (2 * events)).toFixed(2),
+      ingest_copy_server_cpu_us_per_event: +((1000 * copyBackendsMs) / (2 * events)).toFixed(2),
     },
     notes: [
-      `  ${events} events, library and COPY twice each (seed pattern on the first ${sample.length}); library CPU in Node ${(libCpuUs / (2 * events)).toFixed(1)} µs/event`,
-      `  library warm-up (untimed, first run in the process): ${warm.length} events at ${Math.round(rate(warm.length, coldMs)).toLocaleString('en-US')} ev/s`,
+      `  ${events} events, library and COPY twice each (seed pattern on the first ${sample.length}); CPU per event: library ${((1000 * child.cpuMs) / (2 * events)).toFixed(1)} µs in Node (${(child.faults / (2 * events)).toFixed(3)} page faults) + ${((1000 * child.backendsMs) / (2 * events)).toFixed(1)} µs in its server backend; binary COPY ${((1000 * copyBackendsMs) / (2 * events)).toFixed(1)} µs in its backend`,
+      `  library warm-up (untimed, first calls in the child process): ${child.warmupEvents} events at ${Math.round(rate(child.warmupEvents, child.warmupMs)).toLocaleString('en-US')} ev/s`,
       `  ${WRITERS} emitters stored ${stored} of ${events}, 0 reported failures`,
     ],
   };
@@ -163,6 +170,6 @@ async function seedAppend(pool: import('../../src/db/pool.js').Pool, e: EventInp
        actor_id, actor_type, resource_type, resource_id, subject_id, outcome, correlation_id, canonical)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
     [r.event_id, r.namespace, r.retention_class, r.event_type, r.occurred_at, r.recorded_at, r.actor.id, r.actor.type,
-      r.resource?.type ?? null, r.resource?.id ?? null, r.subject_id ?? null, r.outcome, r.correlation_id ?? null, p!.bytes],
+      r.resource?.type ?? null, r.resource?.id ?? null, r.subject_id ?? null, r.outcome, r.correlation_id ?? null, preparedBytes(p!)],
   );
 }

@@ -4,7 +4,6 @@
  * `wormseal seal`) so that its peak RSS is its own. Whatever was sealed is verified before any
  * figure is printed.
  */
-import { spawn } from 'node:child_process';
 import { hash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -22,6 +21,7 @@ import { BatchChecker } from '../../src/verify/threads.js';
 import { createWorkspace, type Backend, type Workspace } from './backend.js';
 import { preload, SCHEDULE } from './data.js';
 import { BenchFailure, check, rate } from './report.js';
+import { runJsonChild } from './backends.js';
 import type { VerifyChildResult } from './verify-child.js';
 
 export interface SealRun {
@@ -53,26 +53,6 @@ function runChild(
 ): Promise<{ wall_ms: number; max_rss_mib: number; cpu_ms: number; server_cpu_ms: number | null; report: SealReport }> {
   const childEnv = { PATH: process.env.PATH ?? '', ...env, WORMSEAL_LAG_WARN_SECONDS: '86400', NODE_OPTIONS: process.env.BENCH_SEAL_NODE_OPTIONS ?? '' };
   return runJsonChild(CHILD, [], childEnv, 'seal child');
-}
-
-/** Run a bench child script; resolve with the JSON of its last stdout line. Exit code and output are checked. */
-function runJsonChild<T>(script: string, args: string[], env: Record<string, string | undefined>, label: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new BenchFailure(`${label} exited ${code}:\n${stderr.slice(-2000)}`));
-      try {
-        resolve(JSON.parse(stdout.trim().split('\n').pop()!) as T);
-      } catch (e) {
-        reject(new BenchFailure(`${label} printed no result (${(e as Error).message}):\n${stderr.slice(-2000)}`));
-      }
-    });
-  });
 }
 
 /** Wall time and CPU time of this process, all threads (the verifier's workers included). */
