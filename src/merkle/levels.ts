@@ -5,6 +5,7 @@
 
 import { hash } from 'node:crypto';
 import { HASH_SIZE } from './hash.js';
+import { nativeHash } from './native.js';
 
 export interface LevelTree {
   readonly size: number;
@@ -21,17 +22,10 @@ export function buildLevelTree(leaves: Buffer): LevelTree {
     throw new RangeError(`leaf hashes must be a non-empty multiple of ${HASH_SIZE} bytes, got ${leaves.length}`);
   }
   const levels: Buffer[] = [leaves];
-  // One reused 0x01 ‖ left ‖ right buffer and one-shot hashing: cheaper than a Hash object per node.
-  const pair = Buffer.alloc(1 + 2 * HASH_SIZE, 0x01);
   for (let level = leaves; level.length > HASH_SIZE; ) {
-    const n = level.length / HASH_SIZE;
-    const next = Buffer.allocUnsafe(Math.ceil(n / 2) * HASH_SIZE);
-    for (let i = 0; i + 1 < n; i += 2) {
-      level.copy(pair, 1, i * HASH_SIZE, (i + 2) * HASH_SIZE);
-      // A latin1 string result is much cheaper than a Buffer one (see Digest in hash.ts).
-      next.write(hash('sha256', pair, 'binary'), (i / 2) * HASH_SIZE, HASH_SIZE, 'latin1');
-    }
-    if (n % 2 === 1) at(level, n - 1).copy(next, ((n - 1) / 2) * HASH_SIZE);
+    const next = Buffer.allocUnsafe(Math.ceil(level.length / HASH_SIZE / 2) * HASH_SIZE);
+    if (nativeHash) nativeHash.level(level, next);
+    else levelUpJs(level, next);
     levels.push(next);
     level = next;
   }
@@ -61,6 +55,23 @@ export function buildLevelTree(leaves: Buffer): LevelTree {
       return -1;
     },
   };
+}
+
+/**
+ * One level up, through node:crypto: next[i] = SHA-256(0x01 ‖ level[2i] ‖ level[2i+1]), an odd last
+ * node promoted unchanged. What the native addon's level() does (exported for tests).
+ */
+export function levelUpJs(level: Buffer, next: Buffer): void {
+  const n = level.length / HASH_SIZE;
+  if (next.length !== Math.ceil(n / 2) * HASH_SIZE) throw new RangeError('levelUp: next must hold half as many hashes, rounded up');
+  // One reused 0x01 ‖ left ‖ right buffer and one-shot hashing: cheaper than a Hash object per node.
+  const pair = Buffer.alloc(1 + 2 * HASH_SIZE, 0x01);
+  for (let i = 0; i + 1 < n; i += 2) {
+    level.copy(pair, 1, i * HASH_SIZE, (i + 2) * HASH_SIZE);
+    // A latin1 string result is much cheaper than a Buffer one (see Digest in hash.ts).
+    next.write(hash('sha256', pair, 'binary'), (i / 2) * HASH_SIZE, HASH_SIZE, 'latin1');
+  }
+  if (n % 2 === 1) at(level, n - 1).copy(next, ((n - 1) / 2) * HASH_SIZE);
 }
 
 function at(level: Buffer, i: number): Buffer {
