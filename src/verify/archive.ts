@@ -1,4 +1,4 @@
-import { sha256 } from '../archive/batchfile.js';
+import { scanDataObject, sha256 } from '../archive/batchfile.js';
 import { parseBatchKey, streamPrefix } from '../archive/layout.js';
 import type { Manifest } from '../archive/manifest.js';
 import { ObjectMissingError, type ObjectStore, type VersionInfo } from '../archive/store.js';
@@ -9,7 +9,7 @@ import { readWindowLeafHashes } from '../db/proofs.js';
 import { listTombstones, purgedBatchNumbers, type Tombstone } from '../db/tombstones.js';
 import type { Pool } from '../db/pool.js';
 import type { Logger } from '../log/logger.js';
-import type { BatchCheck, BatchLines } from './batch.js';
+import { BatchLines, type BatchCheck } from './batch.js';
 import { verifyCheckpoints } from './checkpoints.js';
 import { mapLimit } from './limit.js';
 import type { BatchSummary, Problem, Reason, StreamSummary, VerifyReport } from './problems.js';
@@ -278,7 +278,8 @@ async function verifyBatch(
     if (manifestSha !== b.manifest_sha256!.toString('hex')) {
       add(b.manifest_key, 'content_changed', `manifest sha256 ${manifestSha}, registry recorded ${b.manifest_sha256!.toString('hex')}`);
     }
-    checked = await checker.check(manifestBytes, dataBytes, { handOver: true }); // dataBytes is not read again
+    // dataBytes is not read again; the lines are needed only when the hot rows differ.
+    checked = await checker.check(manifestBytes, dataBytes, { handOver: true, lines: false });
     for (const f of checked.findings) add(f.object === 'data' ? b.data_key : b.manifest_key, f.reason, f.detail);
     manifest = checked.manifest;
     if (manifest) compareWithRegistry(manifest, b, stream, add);
@@ -286,10 +287,10 @@ async function verifyBatch(
   if (!manifestBytes && dataBytes && b.data_sha256 && sha256(dataBytes).toString('hex') !== b.data_sha256.toString('hex')) {
     add(b.data_key, 'content_changed', `data object sha256 differs from the registry's ${b.data_sha256.toString('hex')}`);
   }
-  if (checked?.lines && checked.leaves && hot) await compareHotRows(deps, stream, b, checked.lines, checked.leaves, await hot, add);
+  if (checked?.leaves && hot) await compareHotRows(deps, stream, b, checked, await hot, add);
   await locks;
   const problems = [...manifestRead, ...dataRead, ...content, ...dataLock, ...manifestLock];
-  return { batch: b, problems, ...(manifest ? { manifest } : {}), ...(manifestSha ? { manifestSha } : {}), events: checked?.lines?.count ?? 0 };
+  return { batch: b, problems, ...(manifest ? { manifest } : {}), ...(manifestSha ? { manifestSha } : {}), events: checked?.count ?? 0 };
 }
 
 type Add = (object: string | null, reason: Reason, detail: string) => void;
@@ -323,13 +324,15 @@ async function compareHotRows(
   deps: VerifyDeps,
   stream: StreamId,
   b: BatchRow,
-  lines: BatchLines,
-  leaves: Buffer,
+  checked: BatchCheck,
   hotLeaves: Buffer,
   add: Add,
 ): Promise<void> {
   // The usual case, checked cheaply: the hot rows are the sealed lines in the same order.
-  if (hotLeaves.equals(leaves)) return;
+  if (hotLeaves.equals(checked.leaves!)) return;
+  // Otherwise the lines name the events: split now if the check did not keep them.
+  const lines = checked.lines ?? (checked.dataBytes ? batchLines(checked.dataBytes) : undefined);
+  if (!lines) throw new Error(`batch ${b.batch_no}: the check kept neither the lines nor the data object`);
   const rows = await readWindow(deps.pool, stream, b.first, b.last);
   const byId = new Map(rows.map((r) => [r.event_id, r]));
   const seen = new Set<string>();
@@ -356,6 +359,12 @@ async function compareHotRows(
   }
 }
 
+/** The lines of a data object that already passed the check (it split into lines there). */
+function batchLines(dataBytes: Buffer): BatchLines {
+  const { raw, ends } = scanDataObject(dataBytes);
+  return new BatchLines(raw, ends);
+}
+
 /**
  * The leaf hashes of the hot rows of a batch's window, in (txid, seq) order, computed by Postgres
  * next to the rows: 32 bytes a row cross the wire instead of the row, and one comparison with the
@@ -370,7 +379,7 @@ function readHotLeaves(deps: VerifyDeps, stream: StreamId, b: BatchRow): Promise
     first_seq: b.first.seq.toString(),
     last_txid: b.last.txid.toString(),
     last_seq: b.last.seq.toString(),
-  });
+  }, b.leaf_count);
 }
 
 async function checkLock(

@@ -8,8 +8,15 @@ export interface BatchCheck {
   manifest?: Manifest;
   /** SHA-256 (hex) of the data object's bytes, whenever they were given with a readable manifest. */
   dataSha256?: string;
-  /** The data object's lines, when it decompressed and split into lines. */
+  /** The data object's lines, when it decompressed and split into lines (and they were asked for). */
   lines?: BatchLines;
+  /** The number of lines, whenever the data object decompressed and split into lines. */
+  count?: number;
+  /**
+   * The data object's bytes, given back by a check on a worker thread that was asked for no lines
+   * (BatchChecker.check with `lines: false`): to split into lines when they turn out to be needed.
+   */
+  dataBytes?: Buffer;
   /** With lines: leafHash() of each line, concatenated in line order (32 bytes each). */
   leaves?: Buffer;
   findings: ContentFinding[];
@@ -26,7 +33,8 @@ export interface BatchCheck {
 export function checkBatchBytes(manifestBytes: Buffer, dataBytes: Buffer | undefined): BatchCheck {
   const decoded = decodeBatchManifest(manifestBytes);
   if (!decoded.manifest || !dataBytes) return decoded;
-  return { manifest: decoded.manifest, ...checkDataObject(decoded.manifest, dataBytes) };
+  const checked = checkDataObject(decoded.manifest, dataBytes);
+  return { manifest: decoded.manifest, ...checked, ...(checked.lines ? { count: checked.lines.count } : {}) };
 }
 
 /** The manifest half of checkBatchBytes: the manifest, or the finding that it is unreadable. */

@@ -1,9 +1,9 @@
 // The data object half of a batch check, free of the manifest schema (and so of zod): worker
 // threads (batch-worker.ts) load this module and little else, and start in a few milliseconds.
 
-import { DataObjectError, scanDataObject, scanDataObjectInto, sha256 } from '../archive/batchfile.js';
+import { DataObjectError, scanDataObject, scanDataObjectInto, sha256, visitDataLines } from '../archive/batchfile.js';
 import type { Manifest } from '../archive/manifest.js';
-import { HASH_SIZE, leafDigestAt } from '../merkle/hash.js';
+import { HASH_SIZE, leafHashRun } from '../merkle/hash.js';
 import { buildLevelTree } from '../merkle/levels.js';
 import type { Reason } from './problems.js';
 
@@ -110,15 +110,52 @@ function linesFailed(digest: ScannedData, e: unknown): ScannedData {
 
 function linesFound(expect: DataExpectation, digest: ScannedData, scanned: { raw: Buffer; ends: Float64Array }): ScannedData {
   const lines = new BatchLines(scanned.raw, scanned.ends);
-  const findings = [...digest.findings];
-  if (lines.count !== expect.tree.size) {
-    findings.push({
-      object: 'data',
-      reason: 'content_changed',
-      detail: `data object has ${lines.count} lines, manifest tree size is ${expect.tree.size}`,
+  return { dataSha256: digest.dataSha256, lines, findings: [...digest.findings, ...countFinding(expect, lines.count)] };
+}
+
+function countFinding(expect: DataExpectation, count: number): ContentFinding[] {
+  if (count === expect.tree.size) return [];
+  return [{ object: 'data', reason: 'content_changed', detail: `data object has ${count} lines, manifest tree size is ${expect.tree.size}` }];
+}
+
+/** What digestData finds: checkDataObject's result without the lines, only their number. */
+export interface DataDigest {
+  /** SHA-256 (hex) of the data object's bytes. */
+  dataSha256: string;
+  /** The number of lines, when the object decompressed and split into lines. */
+  count?: number;
+  /** With count: leafHash() of each line, concatenated in line order (32 bytes each). */
+  leaves?: Buffer;
+  findings: ContentFinding[];
+}
+
+/**
+ * checkDataObject without holding the decompressed object: lines are hashed as they are
+ * decompressed, a chunk at a time (visitDataLines), and only their leaf hashes are kept. Same
+ * findings, in the same order. For callers that need the leaf hashes but not the lines (`verify`
+ * against S3 compares leaf hashes with the hot rows'), at a fraction of the memory traffic.
+ */
+export async function digestData(expect: DataExpectation, dataBytes: Buffer): Promise<DataDigest> {
+  const digest = digestFinding(expect, dataBytes);
+  // Room for the lines the manifest states (capped: a tampered manifest may state anything).
+  // Memory of their own (not Node's shared pool), so a worker can hand them over (transfer).
+  let leaves = Buffer.from(new ArrayBuffer(Math.min(Math.max(expect.tree.size, 1), 1 << 22) * HASH_SIZE));
+  let count: number;
+  try {
+    count = await visitDataLines(dataBytes, (buf, start, ends, n, first) => {
+      if ((first + n) * HASH_SIZE > leaves.length) {
+        const grown = Buffer.from(new ArrayBuffer(Math.max(leaves.length * 2, (first + n) * HASH_SIZE)));
+        leaves.copy(grown);
+        leaves = grown;
+      }
+      leafHashRun(buf, start, ends, 0, n, leaves, first * HASH_SIZE);
     });
+  } catch (e) {
+    return linesFailed(digest, e);
   }
-  return { dataSha256: digest.dataSha256, lines, findings };
+  leaves = leaves.subarray(0, count * HASH_SIZE);
+  const root = buildLevelTree(leaves).root();
+  return { dataSha256: digest.dataSha256, count, leaves, findings: [...digest.findings, ...countFinding(expect, count), ...rootFinding(expect, root)] };
 }
 
 /**
@@ -129,10 +166,8 @@ function linesFound(expect: DataExpectation, digest: ScannedData, scanned: { raw
 export function hashLines(lines: BatchLines, leaves: Uint8Array, from: number, to: number): Buffer {
   const out = Buffer.from(leaves.buffer, leaves.byteOffset + from * HASH_SIZE, (to - from) * HASH_SIZE);
   const { raw, ends } = lines;
-  // Hashed in place from the decompressed bytes, as digests (no Buffer per line or per hash).
-  for (let i = from, start = i === 0 ? 0 : ends[i - 1]! + 1; i < to; start = ends[i]! + 1, i++) {
-    out.write(leafDigestAt(raw, start, ends[i]! - start), (i - from) * HASH_SIZE, HASH_SIZE, 'latin1');
-  }
+  // Hashed in place from the decompressed bytes (no Buffer per line or per hash).
+  leafHashRun(raw, from === 0 ? 0 : ends[from - 1]! + 1, ends, from, to, out, 0);
   return buildLevelTree(out).root();
 }
 

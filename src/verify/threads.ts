@@ -3,6 +3,10 @@
 // the machine's cores: a batch's data object is scanned (digest, gunzip, lines) on one worker, then
 // its lines are hashed in chunks on all of them, so a single large batch uses every core too.
 // Lines and leaf hashes are SharedArrayBuffers: nothing per line crosses a thread boundary.
+// A check that needs no lines (`lines: false`) runs whole on one worker instead, hashing each
+// chunk of lines as it is decompressed: no decompressed object is held, which on this project's VM
+// saves more than splitting a batch between cores gains, as long as several batches are checked
+// at once.
 
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -13,7 +17,7 @@ import { buildLevelTree } from '../merkle/levels.js';
 import { HASH_SIZE } from '../merkle/hash.js';
 import { checkBatchBytes, decodeBatchManifest, type BatchCheck } from './batch.js';
 import { asBuffer, WORKER_DATA, type WorkRequest, type WorkResponse } from './batch-worker.js';
-import { BatchLines, rootFinding, type DataCheck, type DataExpectation } from './data.js';
+import { BatchLines, rootFinding, type DataExpectation } from './data.js';
 
 /**
  * Lines per hashing chunk: a power of two, so each chunk is a perfect subtree (the last one
@@ -67,14 +71,18 @@ export class BatchChecker {
   /**
    * checkBatchBytes(manifestBytes, dataBytes), hashing on the workers. The caller's buffers stay as
    * they are, unless `handOver` is set: then dataBytes may be moved to a worker (transferred, left
-   * empty here) instead of copied, and the caller must not read it again.
+   * empty here) instead of copied, and the caller must not read it again. With `lines: false` the
+   * result has no lines (only their count and leaf hashes) but gives the data object's bytes back
+   * as `dataBytes` (in-thread, lines are there anyway).
    */
-  async check(manifestBytes: Buffer, dataBytes: Buffer | undefined, opts: { handOver?: boolean } = {}): Promise<BatchCheck> {
+  async check(manifestBytes: Buffer, dataBytes: Buffer | undefined, opts: { handOver?: boolean; lines?: boolean } = {}): Promise<BatchCheck> {
     if (this.threads === 0) return checkBatchBytes(manifestBytes, dataBytes);
     // The manifest is small: decoded here, so workers need not load its schema.
     const decoded = decodeBatchManifest(manifestBytes);
     if (!decoded.manifest || !dataBytes) return decoded;
-    return { manifest: decoded.manifest, ...(await this.checkData(decoded.manifest, dataBytes, opts.handOver === true)) };
+    const handOver = opts.handOver === true;
+    const data = opts.lines === false ? await this.digestData(decoded.manifest, dataBytes, handOver) : await this.checkData(decoded.manifest, dataBytes, handOver);
+    return { manifest: decoded.manifest, ...data };
   }
 
   /** Start the workers now rather than at the first check (they take a few ms each to start). */
@@ -89,12 +97,8 @@ export class BatchChecker {
     await Promise.all(slots.map((s) => s.worker.terminate()));
   }
 
-  private async checkData(expect: DataExpectation, dataBytes: Buffer, handOver: boolean): Promise<DataCheck> {
-    // The worker gets memory it may own: the caller's buffer when handed over and not shared with
-    // anything else (a whole ArrayBuffer), else a copy (a fresh ~20 MB per 100k events, and on a
-    // VM every first touch of a page is a fault).
-    const whole = dataBytes.buffer instanceof ArrayBuffer && dataBytes.byteOffset === 0 && dataBytes.byteLength === dataBytes.buffer.byteLength;
-    const data = handOver && whole ? new Uint8Array(dataBytes.buffer) : new Uint8Array(dataBytes);
+  private async checkData(expect: DataExpectation, dataBytes: Buffer, handOver: boolean): Promise<Omit<BatchCheck, 'manifest'>> {
+    const data = ownBytes(dataBytes, handOver);
     const scanned = await this.run({ kind: 'scan', expect: { data: expect.data, tree: expect.tree }, data });
     if (scanned.kind !== 'scan') throw new Error('batch check worker answered out of turn');
     const { dataSha256, findings, raw, ends } = scanned;
@@ -106,7 +110,15 @@ export class BatchChecker {
     }
     const roots = (await Promise.all(chunks)).map((r) => (r.kind === 'hash' ? r.root : new Uint8Array(0)));
     const root = buildLevelTree(Buffer.concat(roots)).root();
-    return { dataSha256, lines: new BatchLines(asBuffer(raw), ends), leaves: asBuffer(leaves), findings: [...findings, ...rootFinding(expect, root)] };
+    return { dataSha256, lines: new BatchLines(asBuffer(raw), ends), count: ends.length, leaves: asBuffer(leaves), findings: [...findings, ...rootFinding(expect, root)] };
+  }
+
+  private async digestData(expect: DataExpectation, dataBytes: Buffer, handOver: boolean): Promise<Omit<BatchCheck, 'manifest'>> {
+    const data = ownBytes(dataBytes, handOver);
+    const res = await this.run({ kind: 'digest', expect: { data: expect.data, tree: expect.tree }, data });
+    if (res.kind !== 'digest') throw new Error('batch check worker answered out of turn');
+    const found = res.leaves && res.count !== undefined ? { count: res.count, leaves: asBuffer(res.leaves) } : {};
+    return { dataSha256: res.dataSha256, findings: res.findings, ...found, dataBytes: asBuffer(res.data) };
   }
 
   private run(work: Work): Promise<WorkResponse> {
@@ -126,7 +138,7 @@ export class BatchChecker {
       if (!task) return;
       slot.task = task;
       slot.worker.ref(); // work in flight keeps the process alive until it is answered
-      slot.worker.postMessage(task.req, task.req.kind === 'scan' ? [task.req.data.buffer as ArrayBuffer] : []);
+      slot.worker.postMessage(task.req, task.req.kind === 'hash' ? [] : [task.req.data.buffer as ArrayBuffer]);
     }
   }
 
@@ -160,6 +172,16 @@ export class BatchChecker {
     }
     for (const t of pending) t.reject(this.failure);
   }
+}
+
+/**
+ * Memory a worker may own: the caller's buffer when handed over and not shared with anything else
+ * (a whole ArrayBuffer), else a copy (a fresh ~20 MB per 100k events, and on a VM every first
+ * touch of a page is a fault).
+ */
+function ownBytes(dataBytes: Buffer, handOver: boolean): Uint8Array {
+  const whole = dataBytes.buffer instanceof ArrayBuffer && dataBytes.byteOffset === 0 && dataBytes.byteLength === dataBytes.buffer.byteLength;
+  return handOver && whole ? new Uint8Array(dataBytes.buffer) : new Uint8Array(dataBytes);
 }
 
 /**

@@ -85,6 +85,25 @@ describe('BatchChecker (checkBatchBytes on worker threads)', () => {
     expect(plain(threaded)).toEqual(plain(inThread));
   });
 
+  it.each(cases)('%s, without lines (decompressed and hashed a chunk at a time): the same findings, leaves and count', async (_, manifest, data) => {
+    const inThread = checkBatchBytes(manifest, data);
+    const digested = await checker.check(manifest, data, { lines: false });
+    const { lines, ...rest } = plain(inThread);
+    expect(digested.lines).toBeUndefined();
+    expect({ ...plain(digested), count: digested.count }).toEqual({ ...rest, lines: undefined, count: lines?.length });
+    // The data object comes back (to split into lines when they are needed after all).
+    if (digested.manifest && data) expect(digested.dataBytes!.equals(data)).toBe(true);
+  });
+
+  it('without lines, handed over: the buffer moves to the worker and comes back as dataBytes', async () => {
+    const whole = Buffer.from(large.data);
+    const c = await checker.check(large.manifest, whole, { handOver: true, lines: false });
+    expect(whole.buffer.byteLength).toBe(0); // detached here
+    expect(c.dataBytes!.equals(large.data)).toBe(true);
+    expect(c.count).toBe(20_000);
+    expect(c.leaves!.equals(Buffer.concat(large.lines.map((l) => leafHash(l))))).toBe(true);
+  });
+
   it('tampered inputs still give findings (the corpus above is not all intact)', () => {
     const found = cases.map(([name, m, d]) => [name, checkBatchBytes(m, d).findings.map((f) => `${f.object}:${f.reason}`)]);
     expect(found).toEqual([
