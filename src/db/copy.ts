@@ -112,7 +112,7 @@ export class BinaryCopyParser {
     for (;;) {
       if (this.ended || end - pos < 2) return pos;
       const start = pos;
-      const n = buf.readInt16BE(pos);
+      const n = int16(buf, pos);
       pos += 2;
       if (n === -1) {
         this.ended = true;
@@ -121,7 +121,7 @@ export class BinaryCopyParser {
       if (n < 0 || n > MAX_FIELDS) throw new Error(`binary COPY: a row of ${n} fields`);
       for (let i = 0; i < n; i++) {
         if (end - pos < 4) return start;
-        const len = buf.readInt32BE(pos);
+        const len = int32(buf, pos);
         pos += 4;
         row.start[i] = pos;
         row.length[i] = len;
@@ -136,6 +136,21 @@ export class BinaryCopyParser {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+// Big-endian integers read by hand, the caller having checked the bytes are there: Buffer's
+// readInt32BE and kin check their arguments on every call, and a verify reads three of them for
+// each of a million 32-byte rows (with them, parsing was ~0.4 µs a row, --cpu-prof).
+function uint32(b: Buffer, at: number): number {
+  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+}
+
+function int32(b: Buffer, at: number): number {
+  return (b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!;
+}
+
+function int16(b: Buffer, at: number): number {
+  return ((b[at]! << 24) | (b[at + 1]! << 16)) >> 16;
+}
 
 /** Bytes of a new chunk first joined to a cut row's tail: more than most rows need to complete. */
 const JOIN_BYTES = 16 * 1024;
@@ -283,16 +298,16 @@ class CopyOutReader {
       if (this.cut.length < whole) return this.paused();
       const message = this.cut;
       this.cut = EMPTY;
-      if (!this.message(message, 0)) return this.detach(Buffer.concat([message, chunk.subarray(pos)]));
+      if (!this.message(message, 0, message.length)) return this.detach(Buffer.concat([message, chunk.subarray(pos)]));
       if (!this.attached) return this.detach(chunk.subarray(pos));
     }
     while (pos < chunk.length) {
-      if (chunk.length - pos < 5 || chunk.length - pos < 1 + chunk.readUInt32BE(pos + 1)) {
+      if (chunk.length - pos < 5 || chunk.length - pos < 1 + uint32(chunk, pos + 1)) {
         this.cut = Buffer.from(chunk.subarray(pos));
         break;
       }
-      const end = pos + 1 + chunk.readUInt32BE(pos + 1);
-      if (!this.message(chunk, pos)) return this.detach(chunk.subarray(pos));
+      const end = pos + 1 + uint32(chunk, pos + 1);
+      if (!this.message(chunk, pos, end)) return this.detach(chunk.subarray(pos));
       pos = end;
       if (!this.attached) return this.detach(chunk.subarray(pos));
     }
@@ -314,11 +329,10 @@ class CopyOutReader {
   }
 
   /**
-   * Handle the message at `pos` (whole in `buf`). False for one pg must see (from its first byte);
-   * at CopyDone, true and `attached` is cleared: the bytes after it are pg's.
+   * Handle the message buf[pos, end) (whole in `buf`). False for one pg must see (from its first
+   * byte); at CopyDone, true and `attached` is cleared: the bytes after it are pg's.
    */
-  private message(buf: Buffer, pos: number): boolean {
-    const end = pos + 1 + buf.readUInt32BE(pos + 1);
+  private message(buf: Buffer, pos: number, end: number): boolean {
     switch (buf[pos]) {
       case MESSAGE.copyData:
         this.sink.data(buf, pos + 5, end);
