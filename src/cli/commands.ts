@@ -19,7 +19,7 @@ import { createProgress, progressWanted } from './progress.js';
 import { reportPathProblem, writeVerifyReport } from './report.js';
 import { faultsFromEnv } from './faults.js';
 import { retentionDeps } from './retention.js';
-import { tuneHeapForSealing } from './heap.js';
+import { tuneHeapForSealing, tuneHeapForVerifying } from './heap.js';
 
 type Json = { json?: boolean };
 
@@ -208,6 +208,7 @@ export async function cmdWorker(): Promise<number> {
 }
 
 export async function cmdVerify(opts: Json & { namespace?: string; report?: string }): Promise<number> {
+  tuneHeapForVerifying();
   const ctx = createContext('db+s3');
   try {
     const reportProblem = opts.report ? await reportPathProblem(opts.report) : undefined;

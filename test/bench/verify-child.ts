@@ -11,6 +11,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createContext } from '../../src/cli/context.js';
+import { tuneHeapForVerifying } from '../../src/cli/heap.js';
 import { createLogger } from '../../src/log/logger.js';
 import { verifyArchive } from '../../src/verify/archive.js';
 import { verifyBundle } from '../../src/verify/bundle.js';
@@ -44,6 +45,7 @@ function timer(): () => { ms: number; cpuMs: number } {
 }
 
 async function online(): Promise<Omit<VerifyChildResult, 'glibcTunables'>> {
+  tuneHeapForVerifying(); // as `wormseal verify` does (src/cli/commands.ts)
   const ctx = createContext('db+s3');
   try {
     const before = await backendTicks(ctx.pool);
