@@ -50,7 +50,7 @@ async function online(): Promise<Omit<VerifyChildResult, 'glibcTunables'>> {
   try {
     const before = await backendTicks(ctx.pool);
     const done = timer();
-    const report = await verifyArchive({ pool: ctx.pool, store: ctx.store(), logger: createLogger({ level: 'error' }), concurrency: 4 });
+    const report = await verifyArchive({ pool: ctx.pool, store: ctx.store(), logger: createLogger({ level: 'error' }) });
     const t = done();
     const backendsMs = serverCpuMs(before, await backendTicks(ctx.pool));
     return { ...t, ok: report.ok, problems: report.problems.length, ...first(report.problems), events: report.events_checked, backendsMs };
