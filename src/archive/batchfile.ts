@@ -2,6 +2,7 @@ import { hash } from 'node:crypto';
 import { once } from 'node:events';
 import type { TransformOptions } from 'node:stream';
 import { constants, createGunzip, createGzip, gunzipSync, gzipSync, type Gzip, type ZlibOptions } from 'node:zlib';
+import { nativeAddon } from '../merkle/native.js';
 
 /**
  * The data object of a batch: the events' canonical bytes, each followed by one LF, gzip-compressed
@@ -177,83 +178,29 @@ export const LINE_CHUNK_BYTES = 256 * 1024;
  * (reused; a line split between chunks comes as a run of one from a buffer of its own). Returns
  * the number of lines. Throws DataObjectError with scanDataObject's message for the same bytes,
  * once the whole stream is read (so that a truncated stream with an empty line reports what
- * scanDataObject reports); no line from the first empty one on is visited. `chunkSize` is for tests.
+ * scanDataObject reports); no line from the first empty one on is visited.
+ *
+ * With the native addon the object is decompressed synchronously into one reused buffer, by the
+ * zlib node:zlib uses (src/native/gunzip.c); when that zlib refuses the bytes, node:zlib's stream
+ * reads them again for its error message, and the visitor is called again from line 0. `opts`
+ * are for tests: the chunk size, and node:zlib's stream even with the addon.
  */
-export async function visitDataLines(
-  gz: Buffer,
-  visit: (buf: Buffer, start: number, ends: Float64Array, count: number, first: number) => void,
-  chunkSize = LINE_CHUNK_BYTES,
-): Promise<number> {
+export async function visitDataLines(gz: Buffer, visit: LineRunVisitor, opts: { chunkSize?: number; zlibStream?: boolean } = {}): Promise<number> {
+  const chunkSize = opts.chunkSize ?? LINE_CHUNK_BYTES;
+  if (nativeAddon && !opts.zlibStream) {
+    const lines = new LineSplitter(visit);
+    const out = gunzipBuffer(chunkSize);
+    if (nativeAddon.gunzip(gz, out, (n) => lines.chunk(out.subarray(0, n))) === 0) return lines.finish();
+  }
+  const lines = new LineSplitter(visit);
   const z = createGunzip({ chunkSize });
-  let carry = Buffer.allocUnsafe(4096); // the start of a line the last chunk cut
-  let carried = 0;
-  let ends = new Float64Array(4096);
-  const one = new Float64Array(1);
-  let n = 0; // lines so far
-  let total = 0;
-  let firstEmpty = 0; // 1-based number of the first empty line, 0 while none
-  let visitorError: unknown;
-  const keep = (chunk: Buffer, from: number, to: number) => {
-    if (carried + to - from > carry.length) {
-      const grown = Buffer.allocUnsafe(Math.max(carry.length * 2, carried + to - from));
-      carry.copy(grown, 0, 0, carried);
-      carry = grown;
-    }
-    chunk.copy(carry, carried, from, to);
-    carried += to - from;
-  };
-  const run = (buf: Buffer, start: number, list: Float64Array, count: number) => {
-    if (count > 0 && visitorError === undefined) {
-      try {
-        visit(buf, start, list, count, n);
-      } catch (e) {
-        visitorError = e; // rethrown once the stream is done: zlib's callback must not throw
-      }
-    }
-  };
-  const onChunk = (chunk: Buffer) => {
-    total += chunk.length;
-    let start = 0;
-    if (carried > 0) {
-      const end = chunk.indexOf(0x0a);
-      if (end < 0) return keep(chunk, 0, chunk.length);
-      keep(chunk, 0, end);
-      if (firstEmpty === 0) {
-        one[0] = carried;
-        run(carry, 0, one, 1);
-      }
-      n++;
-      carried = 0;
-      start = end + 1;
-    }
-    const runStart = start;
-    let count = 0;
-    for (let end = chunk.indexOf(0x0a, start); end >= 0; start = end + 1, end = chunk.indexOf(0x0a, start)) {
-      if (end === start && firstEmpty === 0) {
-        firstEmpty = n + count + 1;
-        run(chunk, runStart, ends, count); // the lines before it
-      }
-      if (firstEmpty === 0) {
-        if (count === ends.length) {
-          const grown = new Float64Array(count * 2);
-          grown.set(ends);
-          ends = grown;
-        }
-        ends[count] = end;
-      }
-      count++;
-    }
-    if (firstEmpty === 0) run(chunk, runStart, ends, count);
-    n += count;
-    if (start < chunk.length) keep(chunk, start, chunk.length);
-  };
   // Each chunk is visited in a promise callback, after zlib's callback has returned: zlib has by
   // then started on the next chunk (on the libuv thread pool), so decompressing and visiting
   // overlap instead of taking turns. Chunks are visited in order, one at a time, and zlib never
   // writes again into the bytes of a chunk it has handed out.
   let visited = Promise.resolve();
   z.on('data', (chunk: Buffer) => {
-    visited = visited.then(() => onChunk(chunk));
+    visited = visited.then(() => lines.chunk(chunk));
   });
   try {
     z.end(gz);
@@ -261,14 +208,99 @@ export async function visitDataLines(
   } catch (e) {
     throw new DataObjectError(`not a valid gzip stream: ${(e as Error).message}`);
   } finally {
-    await visited; // onChunk does not throw (the visitor's errors are kept in visitorError)
+    await visited; // chunk() does not throw (the visitor's errors are kept for finish())
   }
-  if (visitorError !== undefined) throw visitorError;
-  // scanDataObject's checks, in its order.
-  if (total === 0) throw new DataObjectError('empty data object');
-  if (carried > 0) throw new DataObjectError('last line is not terminated by LF');
-  if (firstEmpty > 0) throw new DataObjectError(`empty line ${firstEmpty}`);
-  return n;
+  return lines.finish();
+}
+
+export type LineRunVisitor = (buf: Buffer, start: number, ends: Float64Array, count: number, first: number) => void;
+
+// The native path's output buffer, reused by every call in this thread (it is synchronous).
+let gunzipOut: Buffer | undefined;
+
+function gunzipBuffer(size: number): Buffer {
+  if (gunzipOut?.length !== size) gunzipOut = Buffer.allocUnsafeSlow(size);
+  return gunzipOut;
+}
+
+/** visitDataLines' splitting of decompressed chunks into runs of lines, and its final checks. */
+class LineSplitter {
+  private carry = Buffer.allocUnsafe(4096); // the start of a line the last chunk cut
+  private carried = 0;
+  private ends = new Float64Array(4096);
+  private readonly one = new Float64Array(1);
+  private n = 0; // lines so far
+  private total = 0;
+  private firstEmpty = 0; // 1-based number of the first empty line, 0 while none
+  private visitorError: unknown;
+
+  constructor(private readonly visit: LineRunVisitor) {}
+
+  chunk(chunk: Buffer): void {
+    this.total += chunk.length;
+    let start = 0;
+    if (this.carried > 0) {
+      const end = chunk.indexOf(0x0a);
+      if (end < 0) return this.keep(chunk, 0, chunk.length);
+      this.keep(chunk, 0, end);
+      if (this.firstEmpty === 0) {
+        this.one[0] = this.carried;
+        this.run(this.carry, 0, this.one, 1);
+      }
+      this.n++;
+      this.carried = 0;
+      start = end + 1;
+    }
+    const runStart = start;
+    let count = 0;
+    for (let end = chunk.indexOf(0x0a, start); end >= 0; start = end + 1, end = chunk.indexOf(0x0a, start)) {
+      if (end === start && this.firstEmpty === 0) {
+        this.firstEmpty = this.n + count + 1;
+        this.run(chunk, runStart, this.ends, count); // the lines before it
+      }
+      if (this.firstEmpty === 0) {
+        if (count === this.ends.length) {
+          const grown = new Float64Array(count * 2);
+          grown.set(this.ends);
+          this.ends = grown;
+        }
+        this.ends[count] = end;
+      }
+      count++;
+    }
+    if (this.firstEmpty === 0) this.run(chunk, runStart, this.ends, count);
+    this.n += count;
+    if (start < chunk.length) this.keep(chunk, start, chunk.length);
+  }
+
+  /** The number of lines; throws the visitor's error, or DataObjectError as scanDataObject would. */
+  finish(): number {
+    if (this.visitorError !== undefined) throw this.visitorError;
+    // scanDataObject's checks, in its order.
+    if (this.total === 0) throw new DataObjectError('empty data object');
+    if (this.carried > 0) throw new DataObjectError('last line is not terminated by LF');
+    if (this.firstEmpty > 0) throw new DataObjectError(`empty line ${this.firstEmpty}`);
+    return this.n;
+  }
+
+  private keep(chunk: Buffer, from: number, to: number): void {
+    if (this.carried + to - from > this.carry.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.carry.length * 2, this.carried + to - from));
+      this.carry.copy(grown, 0, 0, this.carried);
+      this.carry = grown;
+    }
+    chunk.copy(this.carry, this.carried, from, to);
+    this.carried += to - from;
+  }
+
+  private run(buf: Buffer, start: number, list: Float64Array, count: number): void {
+    if (count === 0 || this.visitorError !== undefined) return;
+    try {
+      this.visit(buf, start, list, count, this.n);
+    } catch (e) {
+      this.visitorError = e; // thrown by finish(): a decompressor's callback must not throw
+    }
+  }
 }
 
 /** ISIZE from a gzip trailer: the uncompressed size mod 2^32 of the last member (0 when too short). */

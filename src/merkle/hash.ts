@@ -2,7 +2,7 @@
 // an interior node because their SHA-256 inputs start with different bytes.
 
 import { createHash, hash } from 'node:crypto';
-import { nativeHash } from './native.js';
+import { nativeAddon } from './native.js';
 
 /** Size in bytes of every leaf, node and root hash (SHA-256). */
 export const HASH_SIZE = 32;
@@ -63,7 +63,7 @@ export function leafDigestAt(buf: Buffer, start: number, length: number): Digest
  * (native.ts) one call hashes the run; without it, one node:crypto call per line. Same bytes.
  */
 export function leafHashRun(buf: Uint8Array, start: number, ends: Float64Array, from: number, to: number, out: Uint8Array, outOffset: number): void {
-  if (nativeHash) return nativeHash.leaves(buf, start, ends, from, to, out, outOffset);
+  if (nativeAddon) return nativeAddon.leaves(buf, start, ends, from, to, out, outOffset);
   leafHashRunJs(buf, start, ends, from, to, out, outOffset);
 }
 

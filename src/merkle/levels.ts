@@ -5,7 +5,7 @@
 
 import { hash } from 'node:crypto';
 import { HASH_SIZE } from './hash.js';
-import { nativeHash } from './native.js';
+import { nativeAddon } from './native.js';
 
 export interface LevelTree {
   readonly size: number;
@@ -24,7 +24,7 @@ export function buildLevelTree(leaves: Buffer): LevelTree {
   const levels: Buffer[] = [leaves];
   for (let level = leaves; level.length > HASH_SIZE; ) {
     const next = Buffer.allocUnsafe(Math.ceil(level.length / HASH_SIZE / 2) * HASH_SIZE);
-    if (nativeHash) nativeHash.level(level, next);
+    if (nativeAddon) nativeAddon.level(level, next);
     else levelUpJs(level, next);
     levels.push(next);
     level = next;

@@ -12,6 +12,7 @@
  *   level(cur, next)
  *     One level up an RFC 6962 tree: next[i] = SHA-256(0x01 || cur[2i] || cur[2i+1]), an odd last
  *     node copied unchanged. cur holds n 32-byte hashes (n >= 1), next exactly ceil(n/2).
+ *   gunzip(gz, out, onOut): see gunzip.c.
  *
  * Every offset is checked before anything is written: a bad argument throws RangeError.
  */
@@ -20,15 +21,16 @@
 #include <node_api.h>
 #include <openssl/sha.h>
 #include <string.h>
+#include "addon.h"
 
 #define HASH 32
 
-static napi_value fail(napi_env env, const char *msg) {
+napi_value addon_fail(napi_env env, const char *msg) {
   napi_throw_range_error(env, NULL, msg);
   return NULL;
 }
 
-static int bytes_of(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *length) {
+int addon_bytes(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *length) {
   bool is;
   if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return 0;
   napi_typedarray_type type;
@@ -50,25 +52,25 @@ static int index_of(napi_env env, napi_value v, double max, double *out) {
 static napi_value leaves(napi_env env, napi_callback_info info) {
   size_t argc = 7;
   napi_value argv[7];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 7) return fail(env, "leaves: 7 arguments expected");
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 7) return addon_fail(env, "leaves: 7 arguments expected");
   unsigned char *buf, *out;
   double *ends;
   size_t bufLen, endsLen, outLen;
-  if (!bytes_of(env, argv[0], napi_uint8_array, (void **)&buf, &bufLen)) return fail(env, "leaves: buf must be a Uint8Array");
-  if (!bytes_of(env, argv[2], napi_float64_array, (void **)&ends, &endsLen)) return fail(env, "leaves: ends must be a Float64Array");
-  if (!bytes_of(env, argv[5], napi_uint8_array, (void **)&out, &outLen)) return fail(env, "leaves: out must be a Uint8Array");
+  if (!addon_bytes(env, argv[0], napi_uint8_array, (void **)&buf, &bufLen)) return addon_fail(env, "leaves: buf must be a Uint8Array");
+  if (!addon_bytes(env, argv[2], napi_float64_array, (void **)&ends, &endsLen)) return addon_fail(env, "leaves: ends must be a Float64Array");
+  if (!addon_bytes(env, argv[5], napi_uint8_array, (void **)&out, &outLen)) return addon_fail(env, "leaves: out must be a Uint8Array");
   double start, from, to, outOffset;
-  if (!index_of(env, argv[1], (double)bufLen, &start)) return fail(env, "leaves: start outside buf");
-  if (!index_of(env, argv[4], (double)endsLen, &to)) return fail(env, "leaves: to outside ends");
-  if (!index_of(env, argv[3], to, &from)) return fail(env, "leaves: from must be an index no larger than to");
+  if (!index_of(env, argv[1], (double)bufLen, &start)) return addon_fail(env, "leaves: start outside buf");
+  if (!index_of(env, argv[4], (double)endsLen, &to)) return addon_fail(env, "leaves: to outside ends");
+  if (!index_of(env, argv[3], to, &from)) return addon_fail(env, "leaves: from must be an index no larger than to");
   if (!index_of(env, argv[6], (double)outLen, &outOffset) || (to - from) * HASH > (double)outLen - outOffset) {
-    return fail(env, "leaves: out too small");
+    return addon_fail(env, "leaves: out too small");
   }
   /* Check every line before hashing any. */
   double s = start;
   for (size_t i = (size_t)from; i < (size_t)to; i++) {
     double e = ends[i];
-    if (!(whole(e, (double)bufLen) && e >= s)) return fail(env, "leaves: line end outside buf or before its start");
+    if (!(whole(e, (double)bufLen) && e >= s)) return addon_fail(env, "leaves: line end outside buf or before its start");
     s = e + 1;
   }
   unsigned char *o = out + (size_t)outOffset;
@@ -90,14 +92,14 @@ static napi_value leaves(napi_env env, napi_callback_info info) {
 static napi_value level(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 2) return fail(env, "level: 2 arguments expected");
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 2) return addon_fail(env, "level: 2 arguments expected");
   unsigned char *cur, *next;
   size_t curLen, nextLen;
-  if (!bytes_of(env, argv[0], napi_uint8_array, (void **)&cur, &curLen)) return fail(env, "level: cur must be a Uint8Array");
-  if (!bytes_of(env, argv[1], napi_uint8_array, (void **)&next, &nextLen)) return fail(env, "level: next must be a Uint8Array");
+  if (!addon_bytes(env, argv[0], napi_uint8_array, (void **)&cur, &curLen)) return addon_fail(env, "level: cur must be a Uint8Array");
+  if (!addon_bytes(env, argv[1], napi_uint8_array, (void **)&next, &nextLen)) return addon_fail(env, "level: next must be a Uint8Array");
   size_t n = curLen / HASH;
-  if (n == 0 || curLen % HASH != 0) return fail(env, "level: cur must hold one or more 32-byte hashes");
-  if (nextLen != (n + 1) / 2 * HASH) return fail(env, "level: next must hold half as many hashes as cur, rounded up");
+  if (n == 0 || curLen % HASH != 0) return addon_fail(env, "level: cur must hold one or more 32-byte hashes");
+  if (nextLen != (n + 1) / 2 * HASH) return addon_fail(env, "level: next must hold half as many hashes as cur, rounded up");
   unsigned char in[1 + 2 * HASH];
   in[0] = 0x01;
   for (size_t i = 0; i + 1 < n; i += 2) {
@@ -118,5 +120,6 @@ NAPI_MODULE_INIT() {
   if (napi_set_named_property(env, exports, "leaves", f) != napi_ok) return NULL;
   if (napi_create_function(env, "level", NAPI_AUTO_LENGTH, level, NULL, &f) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "level", f) != napi_ok) return NULL;
+  if (!addon_register_gunzip(env, exports)) return NULL;
   return exports;
 }

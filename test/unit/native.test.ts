@@ -1,9 +1,10 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { leafHash, leafHashRunJs } from '../../src/merkle/hash.js';
 import { buildLevelTree, levelUpJs } from '../../src/merkle/levels.js';
-import { nativeHash, nativeHashStatus, type NativeHash } from '../../src/merkle/native.js';
+import { nativeAddon, nativeAddonStatus, type NativeAddon } from '../../src/merkle/native.js';
 
 // The addon (src/native/leafhash.c) must give node:crypto's bytes, and both must give RFC 6962's.
 // `npm run build` builds it where a C compiler is found; CI has one, so there it must be loaded.
@@ -39,7 +40,7 @@ function rootWith(level: Level, leaves: Buffer): Buffer {
   return cur;
 }
 
-const native = nativeHash as NativeHash | undefined;
+const native = nativeAddon as NativeAddon | undefined;
 const paths: [string, Run | undefined, Level | undefined][] = [
   ['node:crypto', leafHashRunJs, levelUpJs],
   ['native addon', native?.leaves.bind(native), native?.level.bind(native)],
@@ -47,8 +48,8 @@ const paths: [string, Run | undefined, Level | undefined][] = [
 
 describe('native hashing addon', () => {
   it(`is built and loaded${process.env.CI === 'true' ? ' (required in CI)' : ''}`, () => {
-    if (process.env.CI === 'true' || nativeHash) expect(nativeHashStatus()).toMatchObject({ loaded: true });
-    else expect(nativeHashStatus().detail).toMatch(/not built|did not load|turned off/);
+    if (process.env.CI === 'true' || nativeAddon) expect(nativeAddonStatus()).toMatchObject({ loaded: true });
+    else expect(nativeAddonStatus().detail).toMatch(/not built|did not load|turned off/);
   });
 
   describe.each(paths)('%s', (_name, run, level) => {
@@ -111,6 +112,100 @@ describe('native hashing addon', () => {
       const bad = new Float64Array([3, 100]); // the second line runs past the buffer
       expect(() => native!.leaves(buf, 0, bad, 0, 2, out, 0)).toThrow(RangeError);
       expect(out.equals(Buffer.alloc(64, 0xab))).toBe(true);
+    });
+  });
+
+  describe.skipIf(!native)('gunzip', () => {
+    const text = Buffer.from(Array.from({ length: 5000 }, (_, i) => `{"i":${i},"r":"${randomBytes(i % 200).toString('hex')}"}\n`).join(''));
+    const gz = gzipSync(text, { level: 1 });
+
+    /** gunzip's status and everything it handed out, chunk by chunk joined. */
+    function run(bytes: Buffer, outSize: number): { status: number; out: Buffer } {
+      const out = Buffer.alloc(outSize);
+      const got: Buffer[] = [];
+      const status = native!.gunzip(bytes, out, (n) => {
+        expect(n).toBeGreaterThan(0);
+        expect(n).toBeLessThanOrEqual(outSize);
+        got.push(Buffer.from(out.subarray(0, n)));
+      });
+      return { status, out: Buffer.concat(got) };
+    }
+
+    /** node:zlib's outcome: the bytes, or that it refused them. */
+    function zlib(bytes: Buffer): Buffer | 'refused' {
+      try {
+        return gunzipSync(bytes);
+      } catch {
+        return 'refused';
+      }
+    }
+
+    const inputs: [string, Buffer][] = [
+      ['one member', gz],
+      ['three members', Buffer.concat([gz, gzipSync('x\n'), gz])],
+      ['empty member', gzipSync(Buffer.alloc(0))],
+      ['zero padding after the end', Buffer.concat([gz, Buffer.alloc(77)])],
+      ['a zero byte, then anything', Buffer.concat([gz, Buffer.from('\0\x1f\x8bjunk')])],
+      ['garbage after the end', Buffer.concat([gz, Buffer.from('junk')])],
+      ['truncated', gz.subarray(0, gz.length - 10)],
+      ['truncated trailer', gz.subarray(0, gz.length - 2)],
+      ['only a header', gz.subarray(0, 10)],
+      ['nothing', Buffer.alloc(0)],
+      ['not gzip', Buffer.from('plain text')],
+      ['zlib, not gzip', Buffer.from([0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01])],
+      ['corrupt CRC', Buffer.concat([gz.subarray(0, gz.length - 8), Buffer.from([1, 2, 3, 4]), gz.subarray(gz.length - 4)])],
+      ['corrupt length', Buffer.concat([gz.subarray(0, gz.length - 4), Buffer.from([1, 2, 3, 4])])],
+      ['a flipped byte inside', Buffer.concat([gz.subarray(0, 500), Buffer.from([gz[500]! ^ 0xff]), gz.subarray(501)])],
+    ];
+
+    it.each(inputs)('%s: what node:zlib gives, or a refusal where it refuses', (_, bytes) => {
+      const expected = zlib(bytes);
+      for (const size of [1, 64, 4096, 1 << 20]) {
+        const { status, out } = run(bytes, size);
+        if (expected === 'refused') expect(status, `out of ${size}`).not.toBe(0);
+        else {
+          expect(status, `out of ${size}`).toBe(0);
+          expect(out.equals(expected), `out of ${size}`).toBe(true);
+        }
+      }
+    });
+
+    it('the inputs above include both outcomes', () => {
+      expect(inputs.map(([name, b]) => [name, zlib(b) === 'refused'])).toEqual([
+        ['one member', false],
+        ['three members', false],
+        ['empty member', false],
+        ['zero padding after the end', false],
+        ['a zero byte, then anything', false],
+        ['garbage after the end', true],
+        ['truncated', true],
+        ['truncated trailer', true],
+        ['only a header', true],
+        ['nothing', true],
+        ['not gzip', true],
+        ['zlib, not gzip', true],
+        ['corrupt CRC', true],
+        ['corrupt length', true],
+        ['a flipped byte inside', true],
+      ]);
+    });
+
+    it('an exception thrown by onOut stops it and is thrown on', () => {
+      let calls = 0;
+      const err = new Error('stop');
+      expect(() =>
+        native!.gunzip(gz, Buffer.alloc(64), () => {
+          calls++;
+          throw err;
+        }),
+      ).toThrow(err);
+      expect(calls).toBe(1);
+    });
+
+    it('refuses bad arguments', () => {
+      expect(() => native!.gunzip(gz, Buffer.alloc(0), () => {})).toThrow(RangeError);
+      expect(() => native!.gunzip('gz' as unknown as Uint8Array, Buffer.alloc(8), () => {})).toThrow(RangeError);
+      expect(() => native!.gunzip(gz, Buffer.alloc(8), 'f' as unknown as () => void)).toThrow(RangeError);
     });
   });
 });
