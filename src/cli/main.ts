@@ -31,6 +31,8 @@ Environment:
   WORMSEAL_TSA_URL        RFC 3161 time-stamping authority that also stamps each checkpoint (optional)
   WORMSEAL_HUGEPAGES=0    do not restart verify and verify-bundle with huge-page malloc (Linux, glibc;
                           GLIBC_TUNABLES=glibc.malloc.hugetlb=1, set by the wormseal command by default)
+  WORMSEAL_NATIVE=0       hash and gunzip with node:crypto and node:zlib, not the native addon that
+                          npm run build compiles where a C compiler is found (same results, more CPU)
 
 Exit codes: 0 done / verified, 1 something failed or did not verify, 2 usage or configuration error.`;
 

@@ -7,6 +7,7 @@
  * is one JSON object with the headline figures.
  */
 import { availableParallelism, cpus, totalmem } from 'node:os';
+import { nativeAddonStatus } from '../../src/merkle/native.js';
 import { startBackend, type Backend } from './backend.js';
 import { ingestScenario } from './ingest.js';
 import { proveScenario } from './prove.js';
@@ -53,13 +54,15 @@ async function main(): Promise<number> {
   const cpu = cpus();
   out(`wormseal benchmark — ${new Date().toISOString()}`);
   out(`machine: ${cpu.length} cores (${cpu[0]?.model.trim() ?? 'unknown CPU'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}, ${process.platform}/${process.arch}`);
+  const addon = nativeAddonStatus();
+  out(`native addon (hashing, gunzip): ${addon.loaded ? 'loaded' : `not in use, ${addon.detail}`}`);
   out('figures are noisy on a shared machine: compare the ratios to baselines measured in the same run');
   const backend = await startBackend(log);
   out(`backend: ${backend.source}`);
   const stopOnSignal = () => void backend.stop().finally(() => process.exit(130));
   process.once('SIGINT', stopOnSignal);
   process.once('SIGTERM', stopOnSignal);
-  const json: Record<string, number | null> = {};
+  const json: Record<string, number | null> = { native_addon_loaded: addon.loaded ? 1 : 0 };
   const figures: Figure[] = [];
   let seal: SealRun | undefined;
   try {
