@@ -6,8 +6,9 @@ import { constants } from 'node:os';
  * Transparent huge pages for the memory malloc hands out: glibc's `glibc.malloc.hugetlb=1`
  * tunable (glibc 2.35+) makes malloc advise the kernel to back its large areas with 2 MB pages.
  *
- * Verifying decompresses every data object into fresh buffers (~56 MB per 100,000 events), and
- * reads each object into another. Fresh memory is mapped a 4 KB page at a time on its first
+ * Verifying decompressed every data object into fresh buffers (~56 MB per 100,000 events), and
+ * reads each object into another (`verify` now hashes objects as they are decompressed, into one
+ * reused buffer, when the native addon is built; verify-bundle still holds whole batches). Fresh memory is mapped a 4 KB page at a time on its first
  * touch, and on the paravirtualised VM of the benchmark each such fault costs ~10 µs: 8 batches
  * of 100,000 events took 90,000–140,000 faults, 3,000–42,000 with the tunable, and the checks'
  * CPU went from 4.0–5.7 to 3.2–4.8 µs per event. `npm run bench -- verify`, alternating runs
